@@ -1,0 +1,115 @@
+// buildApp(deps) -> the Fastify server with every route. No I/O happens at import or build time,
+// so tests build as many apps as they like; main.ts does the listening.
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { ServerConfig } from './config/config.js';
+import { GatewayError, shuttingDown } from './core/errors.js';
+import { describeError } from './observability/logger.js';
+import type { Metrics } from './observability/metrics.js';
+import type { ModelCatalog } from './router/catalog.js';
+import { parseJsonBody } from './http/json-body.js';
+import { toGatewayError } from './http/error-reply.js';
+import { StreamTracker } from './http/sse.js';
+import { chatRoutes } from './http/chat.js';
+import { embeddingRoutes } from './http/embeddings.js';
+import { modelRoutes } from './http/models.js';
+import { healthRoutes, type Lifecycle } from './http/health.js';
+import './http/context.js';
+
+export interface AppDeps {
+  server: ServerConfig;
+  catalog: ModelCatalog;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+export interface App {
+  fastify: FastifyInstance;
+  lifecycle: Lifecycle;
+  streams: StreamTracker;
+}
+
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const OPERATIONAL_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+
+export function buildApp(deps: AppDeps): App {
+  const { server, metrics } = deps;
+  const lifecycle: Lifecycle = { ready: true };
+  const streams = new StreamTracker();
+
+  const fastify = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: server.body_limit_bytes,
+    // A caller's own request id is kept (so traces join up) only when it is short and plain.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : `req_${randomUUID().replaceAll('-', '')}`;
+    },
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
+    return503OnClosing: false,
+  });
+
+  fastify.decorateRequest('receivedAt', 0);
+  fastify.decorateRequest('routeModel', '');
+
+  fastify.removeAllContentTypeParsers();
+  // Any content type is read as JSON: `curl -d` sends form encoding by default, and a clear JSON
+  // error beats a 415 for a newcomer.
+  fastify.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: server.body_limit_bytes }, (_req, body, done) => {
+    try {
+      done(null, parseJsonBody(body as Buffer, server.max_json_depth));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
+
+  fastify.addHook('onRequest', (request, reply, done) => {
+    request.receivedAt = performance.now();
+    reply.header('x-request-id', request.id);
+    const route = request.routeOptions.url ?? 'unknown';
+    reply.raw.once('close', () => {
+      const status = reply.raw.statusCode;
+      const model = request.routeModel || 'none';
+      const seconds = (performance.now() - request.receivedAt) / 1000;
+      metrics.requests.inc({ route, model, status });
+      if (!OPERATIONAL_PATHS.has(route)) metrics.latency.observe({ route, model }, seconds);
+      if (server.access_log) {
+        request.log.info({ method: request.method, route, status, model, ms: Math.round(seconds * 1000), aborted: !reply.raw.writableFinished }, 'request');
+      }
+    });
+    if (!lifecycle.ready && !OPERATIONAL_PATHS.has(request.url)) {
+      reply.header('connection', 'close');
+      done(shuttingDown());
+      return;
+    }
+    done();
+  });
+
+  fastify.setErrorHandler((error, request, reply) => {
+    const failure = toGatewayError(error);
+    if (failure.status >= 500) {
+      if (failure.code === 'internal_error') request.log.error({ err: describeError(error) }, 'unexpected error');
+      else request.log.warn({ code: failure.code, deployment: failure.deployment }, failure.message);
+    }
+    if (failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(failure.retryAfterSeconds));
+    if (failure.deployment) reply.header('x-floodgate-deployment', failure.deployment);
+    return reply.code(failure.status).send(failure.toBody());
+  });
+
+  fastify.setNotFoundHandler((request, reply) => {
+    const failure = new GatewayError(`Invalid URL (${request.method} ${request.url.split('?')[0]})`, {
+      status: 404, type: 'invalid_request_error', code: 'unknown_url',
+    });
+    return reply.code(404).send(failure.toBody());
+  });
+
+  const pipeline = { catalog: deps.catalog, metrics };
+  healthRoutes(fastify, lifecycle, metrics);
+  modelRoutes(fastify, deps.catalog);
+  chatRoutes(fastify, { ...pipeline, streams, maxMessages: server.max_messages });
+  embeddingRoutes(fastify, pipeline);
+
+  return { fastify, lifecycle, streams };
+}

@@ -1,0 +1,51 @@
+// Command-line parsing only: which command, and its options. No side effects here.
+import { parseArgs } from 'node:util';
+
+export interface CliArgs {
+  command: 'serve' | 'simulate' | 'help';
+  config?: string;
+  host?: string;
+  port?: number;
+  pacing?: 'realistic' | 'instant';
+}
+
+export const USAGE = `Usage:
+  floodgate serve    [--config floodgate.yaml] [--host 127.0.0.1] [--port 8080]
+  floodgate simulate [--host 127.0.0.1] [--port 9000] [--pacing realistic|instant]
+
+Environment: FLOODGATE_CONFIG, HOST, PORT, LOG_LEVEL, and provider variables such as
+OPENAI_API_KEY, MISTRAL_API_KEY, GROQ_API_KEY, OPENROUTER_API_KEY, OLLAMA_BASE_URL.`;
+
+export class UsageError extends Error {}
+
+export function parseCli(argv: string[]): CliArgs {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      host: { type: 'string' },
+      port: { type: 'string', short: 'p' },
+      pacing: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  }).valueOf() as { values: Record<string, string | boolean | undefined>; positionals: string[] };
+  if (values.help) return { command: 'help' };
+  const command = positionals[0] ?? 'serve';
+  if (command !== 'serve' && command !== 'simulate') throw new UsageError(`unknown command "${command}"`);
+  const args: CliArgs = { command };
+  if (typeof values.config === 'string') args.config = values.config;
+  if (typeof values.host === 'string') args.host = values.host;
+  if (typeof values.port === 'string') args.port = parsePort(values.port, '--port');
+  if (typeof values.pacing === 'string') {
+    if (values.pacing !== 'realistic' && values.pacing !== 'instant') throw new UsageError('--pacing must be realistic or instant');
+    args.pacing = values.pacing;
+  }
+  return args;
+}
+
+export function parsePort(text: string, source: string): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError(`${source} must be a port number, got "${text}"`);
+  return port;
+}

@@ -1,0 +1,107 @@
+// Step two of configuration: the resolved, cross-checked Config the rest of the program uses.
+import type { ModelCard } from '../core/openai-types.js';
+import type { DeploymentSettings, ProviderSettings } from '../providers/types.js';
+import type { RawConfig } from './schema.js';
+
+export type ServerConfig = RawConfig['server'];
+
+export interface DeploymentConfig extends DeploymentSettings {
+  provider: string;
+  weight: number;
+}
+
+export interface ModelConfig {
+  id: string;
+  type: 'chat' | 'embedding';
+  deployments: string[];
+  card: ModelCard;
+}
+
+export interface Config {
+  server: ServerConfig;
+  providers: Map<string, ProviderSettings>;
+  deployments: Map<string, DeploymentConfig>;
+  models: Map<string, ModelConfig>;
+  /** Where the configuration came from, for the start-up banner. */
+  origin: { kind: 'file'; path: string } | { kind: 'environment'; variables: string[] } | { kind: 'simulator' };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const CHAT_PARAMETERS = [
+  'max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'stop', 'seed', 'n',
+  'presence_penalty', 'frequency_penalty', 'logprobs', 'top_logprobs', 'tools', 'tool_choice',
+  'parallel_tool_calls', 'response_format', 'structured_outputs', 'stream', 'stream_options', 'user',
+];
+const EMBEDDING_PARAMETERS = ['encoding_format', 'dimensions', 'user'];
+
+// A fixed timestamp keeps /v1/models byte-stable across restarts, as OpenAI's own `created` is.
+const MODEL_CREATED = 1_735_689_600;
+
+/** Cross-checks the raw file and builds the Config; every problem names its path. */
+export function resolveConfig(raw: RawConfig, origin: Config['origin']): Config {
+  const problems: string[] = [];
+  const providers = new Map<string, ProviderSettings>();
+  for (const [name, p] of Object.entries(raw.providers)) {
+    providers.set(name, {
+      name,
+      kind: p.kind,
+      baseUrl: p.base_url.replace(/\/+$/, ''),
+      ...(p.api_key ? { apiKey: p.api_key } : {}),
+      headers: p.headers,
+      maxConnections: p.max_connections,
+      timeouts: { connectMs: p.timeouts.connect_ms, firstByteMs: p.timeouts.first_byte_ms, idleMs: p.timeouts.idle_ms },
+    });
+  }
+
+  const deployments = new Map<string, DeploymentConfig>();
+  for (const [name, d] of Object.entries(raw.deployments)) {
+    if (!providers.has(d.provider)) {
+      problems.push(`deployments.${name}.provider: unknown provider "${d.provider}" (known: ${list(providers.keys())})`);
+    }
+    deployments.set(name, { name, provider: d.provider, upstreamModel: d.model, weight: d.weight, headers: d.headers });
+  }
+
+  const models = new Map<string, ModelConfig>();
+  for (const [id, m] of Object.entries(raw.models)) {
+    m.deployments.forEach((deployment, i) => {
+      if (!deployments.has(deployment)) {
+        problems.push(`models.${id}.deployments[${i}]: unknown deployment "${deployment}" (known: ${list(deployments.keys())})`);
+      }
+    });
+    if (m.type === 'embedding' && m.input_modalities.some((x) => x !== 'text')) {
+      problems.push(`models.${id}.input_modalities: an embedding model takes text only`);
+    }
+    models.set(id, {
+      id,
+      type: m.type,
+      deployments: m.deployments,
+      card: {
+        id,
+        object: 'model',
+        created: MODEL_CREATED,
+        owned_by: m.owned_by,
+        context_length: m.context_length,
+        architecture: {
+          input_modalities: m.input_modalities,
+          output_modalities: m.output_modalities ?? (m.type === 'embedding' ? ['embeddings'] : ['text']),
+        },
+        supported_parameters: m.supported_parameters ?? (m.type === 'embedding' ? EMBEDDING_PARAMETERS : CHAT_PARAMETERS),
+      },
+    });
+  }
+  if (models.size === 0) problems.push('models: at least one model is required');
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { server: raw.server, providers, deployments, models, origin };
+}
+
+function list(names: Iterable<string>): string {
+  const all = [...names];
+  return all.length > 0 ? all.join(', ') : 'none';
+}

@@ -1,0 +1,81 @@
+// GatewayError is the one error type that crosses module boundaries. Callers decide on `code`,
+// `status` and `retryable`, never on message text. http/error-reply.ts turns it into OpenAI's envelope.
+
+export type ErrorType =
+  | 'invalid_request_error'
+  | 'authentication_error'
+  | 'permission_error'
+  | 'not_found_error'
+  | 'rate_limit_error'
+  | 'server_error'
+  | 'upstream_error'
+  | 'service_unavailable';
+
+export interface GatewayErrorOptions {
+  status: number;
+  type: ErrorType;
+  code: string;
+  param?: string | null;
+  retryable?: boolean;
+  /** Seconds the caller should wait before retrying, sent as Retry-After. */
+  retryAfterSeconds?: number;
+  /** Which deployment failed; never a URL or key. */
+  deployment?: string;
+  cause?: unknown;
+}
+
+export class GatewayError extends Error {
+  readonly status: number;
+  readonly type: ErrorType;
+  readonly code: string;
+  readonly param: string | null;
+  readonly retryable: boolean;
+  readonly retryAfterSeconds: number | undefined;
+  readonly deployment: string | undefined;
+
+  constructor(message: string, options: GatewayErrorOptions) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'GatewayError';
+    this.status = options.status;
+    this.type = options.type;
+    this.code = options.code;
+    this.param = options.param ?? null;
+    this.retryable = options.retryable ?? false;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+    this.deployment = options.deployment;
+  }
+
+  toBody(): { error: { message: string; type: string; param: string | null; code: string | null } } {
+    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
+  }
+}
+
+export const invalidRequest = (message: string, param: string | null = null, code = 'invalid_request'): GatewayError =>
+  new GatewayError(message, { status: 400, type: 'invalid_request_error', code, param });
+
+export const modelNotFound = (model: string): GatewayError =>
+  new GatewayError(`The model '${model}' does not exist or you do not have access to it.`, {
+    status: 404,
+    type: 'invalid_request_error',
+    code: 'model_not_found',
+    param: 'model',
+  });
+
+export const notFound = (message: string): GatewayError =>
+  new GatewayError(message, { status: 404, type: 'invalid_request_error', code: 'not_found' });
+
+export const shuttingDown = (): GatewayError =>
+  new GatewayError('The server is shutting down; retry on another instance.', {
+    status: 503,
+    type: 'service_unavailable',
+    code: 'shutting_down',
+    retryable: true,
+    retryAfterSeconds: 1,
+  });
+
+export const internalError = (): GatewayError =>
+  new GatewayError('The server had an error while processing your request.', {
+    status: 500,
+    type: 'server_error',
+    code: 'internal_error',
+  });

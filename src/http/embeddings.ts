@@ -1,0 +1,17 @@
+// POST /v1/embeddings.
+import type { FastifyInstance } from 'fastify';
+import type { EmbeddingRequest } from '../core/openai-types.js';
+import type { PipelineDeps } from '../pipeline/chat.js';
+import { runEmbeddings } from '../pipeline/embeddings.js';
+import { embeddingSchema } from './schemas.js';
+import { requestContext } from './context.js';
+import { DEPLOYMENT_HEADER } from './headers.js';
+
+export function embeddingRoutes(app: FastifyInstance, deps: PipelineDeps): void {
+  app.post<{ Body: EmbeddingRequest }>('/v1/embeddings', { schema: { body: embeddingSchema() } }, async (request, reply) => {
+    request.routeModel = request.body.model;
+    const { deployment, response } = await runEmbeddings(deps, request.body, requestContext(request, reply));
+    reply.header(DEPLOYMENT_HEADER, deployment);
+    return response;
+  });
+}

@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+// Process entry: read arguments and configuration, start the gateway or the simulator, drain on SIGTERM.
+import { parseCli, parsePort, USAGE, UsageError, type CliArgs } from './cli/args.js';
+import { ConfigError, type Config } from './config/config.js';
+import { configFromEnvironment, PROVIDER_VARIABLES } from './config/from-env.js';
+import { loadConfigFile } from './config/load.js';
+import { simulatedConfig } from './config/simulated.js';
+import { createLogger, describeError } from './observability/logger.js';
+import { startGateway } from './server.js';
+import { runSimulatorCli, startSimulator } from './simulator/index.js';
+
+async function main(argv: string[]): Promise<void> {
+  const args = parseCli(argv);
+  if (args.command === 'help') {
+    console.log(USAGE);
+    return;
+  }
+  if (args.command === 'simulate') {
+    await runSimulatorCli(argv.slice(1));
+    return;
+  }
+  await serve(args);
+}
+
+async function serve(args: CliArgs): Promise<void> {
+  const env = process.env;
+  const configPath = args.config ?? env.FLOODGATE_CONFIG;
+  let config: Config;
+  let simulator: Awaited<ReturnType<typeof startSimulator>> | undefined;
+  if (configPath) {
+    config = loadConfigFile(configPath, env);
+  } else {
+    const fromEnv = configFromEnvironment(env);
+    if (fromEnv) {
+      config = fromEnv;
+    } else {
+      simulator = await startSimulator({ host: '127.0.0.1', port: 0, pacing: 'realistic' });
+      config = simulatedConfig(simulator.url);
+    }
+  }
+  // Precedence: command line, then HOST/PORT, then the file, then 127.0.0.1:8080.
+  config.server.host = args.host ?? env.HOST ?? config.server.host;
+  config.server.port = args.port ?? (env.PORT ? parsePort(env.PORT, 'PORT') : config.server.port);
+
+  const logger = createLogger(env.LOG_LEVEL ?? config.server.log_level);
+  const gateway = await startGateway(config, logger);
+  printBanner(config, gateway.url);
+
+  let signals = 0;
+  const stop = (signal: string): void => {
+    if (++signals > 1) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    logger.info({ signal, graceMs: config.server.shutdown_grace_ms }, 'shutting down: draining open requests');
+    void gateway
+      .shutdown()
+      .then(() => simulator?.close())
+      .then(() => process.exit(0))
+      .catch((error: unknown) => {
+        logger.error({ err: describeError(error) }, 'error during shutdown');
+        process.exit(1);
+      });
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+function printBanner(config: Config, url: string): void {
+  const models = [...config.models.keys()].join(', ');
+  const lines = [`Floodgate is listening on ${url}/v1  (models: ${models})`];
+  if (config.origin.kind === 'simulator') {
+    lines.push(
+      '',
+      '  !! No provider is configured, so these models are SIMULATED: answers are generated text,',
+      '  !! not a real language model. To serve real models, set a provider key and restart, e.g.',
+      '  !!   OPENAI_API_KEY=sk-... npm start',
+      `  !! (also: ${PROVIDER_VARIABLES.filter((v) => v !== 'OPENAI_API_KEY').join(', ')})`,
+      '  !! or describe providers in a YAML file: npm start -- --config floodgate.yaml',
+      '',
+    );
+  } else if (config.origin.kind === 'environment') {
+    lines.push(`  providers from the environment: ${config.origin.variables.join(', ')}`);
+  } else {
+    lines.push(`  configuration: ${config.origin.path}`);
+  }
+  lines.push(`  try: curl ${url}/v1/chat/completions -H 'content-type: application/json' -d '{"model":"${config.models.keys().next().value ?? 'MODEL'}","messages":[{"role":"user","content":"Hello"}]}'`);
+  process.stderr.write(`${lines.join('\n')}\n`);
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof ConfigError || error instanceof UsageError) {
+    process.stderr.write(`floodgate: ${error.message}\n`);
+    if (error instanceof UsageError) process.stderr.write(`\n${USAGE}\n`);
+    process.exit(2);
+  }
+  const code = (error as { code?: string }).code;
+  if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+    process.stderr.write(`floodgate: cannot listen: ${(error as Error).message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`floodgate: failed to start (${describeError(error).name})\n`);
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,100 @@
+// The one place a chat request's stages are composed. Streaming and non-streaming share it: the
+// only difference is whether the upstream's answer arrives whole or as chunks, and both are
+// renamed to the public model, metered, and handed back to http/ in canonical OpenAI shapes.
+import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../core/openai-types.js';
+import { GatewayError, modelNotFound } from '../core/errors.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { ModelCatalog, RoutedModel } from '../router/catalog.js';
+import type { CallContext } from '../providers/types.js';
+
+export interface PipelineDeps {
+  catalog: ModelCatalog;
+  metrics: Metrics;
+}
+
+export interface RequestContext extends CallContext {
+  /** process.hrtime-free clock (performance.now()) at which the request arrived. */
+  receivedAt: number;
+}
+
+export type ChatReply =
+  | { kind: 'completion'; deployment: string; completion: ChatCompletion }
+  | { kind: 'stream'; deployment: string; chunks: AsyncIterable<ChatCompletionChunk> };
+
+export async function runChat(deps: PipelineDeps, request: ChatCompletionRequest, ctx: RequestContext): Promise<ChatReply> {
+  const model = resolveModel(deps.catalog, request.model, 'chat');
+  const upstream = deps.catalog.pick(model);
+  const deployment = upstream.deployment;
+  let outcome;
+  try {
+    outcome = await upstream.chat(request, ctx);
+  } catch (error) {
+    recordUpstreamFailure(deps.metrics, deployment, error);
+    throw error;
+  }
+  if (outcome.kind === 'completion') {
+    deps.metrics.upstreamRequests.inc({ deployment, outcome: 'ok' });
+    const completion = outcome.completion;
+    completion.model = request.model;
+    deps.metrics.recordUsage(request.model, deployment, completion.usage);
+    return { kind: 'completion', deployment, completion };
+  }
+  return { kind: 'stream', deployment, chunks: relayChunks(deps, request, deployment, outcome.chunks, ctx) };
+}
+
+export function resolveModel(catalog: ModelCatalog, id: string, want: 'chat' | 'embedding'): RoutedModel {
+  const model = catalog.get(id);
+  if (!model) throw modelNotFound(id);
+  if (model.config.type !== want) {
+    const endpoint = want === 'chat' ? 'v1/chat/completions' : 'v1/embeddings';
+    throw new GatewayError(`The model '${id}' is ${model.config.type === 'chat' ? 'a chat' : 'an embedding'} model and is not supported on ${endpoint}.`, {
+      status: 400, type: 'invalid_request_error', code: 'model_not_supported', param: 'model',
+    });
+  }
+  if (model.targets.length === 0) {
+    throw new GatewayError(`The model '${id}' has no deployment that can serve it.`, {
+      status: 503, type: 'service_unavailable', code: 'no_deployment', retryable: true,
+    });
+  }
+  return model;
+}
+
+export function recordUpstreamFailure(metrics: Metrics, deployment: string, error: unknown): void {
+  const code = error instanceof GatewayError ? error.code : 'aborted';
+  metrics.upstreamRequests.inc({ deployment, outcome: code === 'aborted' ? 'aborted' : 'error' });
+  if (code !== 'aborted') metrics.upstreamErrors.inc({ deployment, code });
+}
+
+/**
+ * Renames chunks to the public model and meters them. The adapter always asks upstream for usage,
+ * so the usage-only chunk is dropped again when the client did not ask for it, as OpenAI does.
+ */
+async function* relayChunks(
+  deps: PipelineDeps,
+  request: ChatCompletionRequest,
+  deployment: string,
+  chunks: AsyncIterable<ChatCompletionChunk>,
+  ctx: RequestContext,
+): AsyncGenerator<ChatCompletionChunk> {
+  const wantsUsage = request.stream_options?.include_usage === true;
+  let firstTokenSeen = false;
+  try {
+    for await (const chunk of chunks) {
+      chunk.model = request.model;
+      if (chunk.usage) deps.metrics.recordUsage(request.model, deployment, chunk.usage);
+      if (!firstTokenSeen && chunk.choices.some((c) => c.delta.content || c.delta.tool_calls || c.delta.refusal)) {
+        firstTokenSeen = true;
+        deps.metrics.timeToFirstToken.observe({ model: request.model, deployment }, (performance.now() - ctx.receivedAt) / 1000);
+      }
+      if (!wantsUsage) {
+        if (chunk.choices.length === 0 && chunk.usage) continue;
+        delete chunk.usage;
+      }
+      yield chunk;
+    }
+    deps.metrics.upstreamRequests.inc({ deployment, outcome: 'ok' });
+  } catch (error) {
+    recordUpstreamFailure(deps.metrics, deployment, error);
+    throw error;
+  }
+}

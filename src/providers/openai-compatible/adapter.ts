@@ -1,0 +1,160 @@
+// One adapter for every OpenAI-shaped upstream (OpenAI, Mistral, Groq, DeepSeek, Together,
+// OpenRouter, vLLM, Ollama, llama.cpp, LM Studio): they differ only in base URL, key, headers and
+// model names, which come from configuration.
+import type { Dispatcher } from 'undici';
+import type {
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatCompletionRequest,
+  EmbeddingRequest,
+  EmbeddingResponse,
+} from '../../core/openai-types.js';
+import { GatewayError } from '../../core/errors.js';
+import type { CallContext, ChatOutcome, DeploymentSettings, ProviderKind, ProviderSettings, UpstreamModel } from '../types.js';
+import { parseSSE } from '../sse.js';
+import { fromTransportError, fromUpstreamStatus, isAbort, malformedUpstream } from '../upstream-errors.js';
+
+const ERROR_BODY_LIMIT = 64 * 1024;
+
+class OpenAICompatibleModel implements UpstreamModel {
+  readonly deployment: string;
+  private readonly origin: string;
+  private readonly basePath: string;
+  private readonly headers: Record<string, string>;
+
+  constructor(
+    provider: ProviderSettings,
+    private readonly settings: DeploymentSettings,
+    private readonly transport: Dispatcher,
+  ) {
+    this.deployment = settings.name;
+    const url = new URL(provider.baseUrl);
+    this.origin = url.origin;
+    this.basePath = url.pathname.replace(/\/+$/, '');
+    this.headers = {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      ...provider.headers,
+      ...settings.headers,
+      ...(provider.apiKey ? { authorization: `Bearer ${provider.apiKey}` } : {}),
+    };
+  }
+
+  async chat(request: ChatCompletionRequest, ctx: CallContext): Promise<ChatOutcome> {
+    const streaming = request.stream === true;
+    // Always ask for usage when streaming so tokens are counted even when the client did not ask;
+    // the pipeline drops the usage chunk again for such clients.
+    const body = streaming
+      ? { ...request, model: this.settings.upstreamModel, stream_options: { ...request.stream_options, include_usage: true } }
+      : { ...request, model: this.settings.upstreamModel };
+    const response = await this.post('/chat/completions', body, ctx);
+    if (!streaming) {
+      const completion = await this.readJson<ChatCompletion>(response);
+      if (!Array.isArray(completion?.choices)) throw malformedUpstream(this.deployment, 'a completion without choices');
+      return { kind: 'completion', completion };
+    }
+    const type = String(response.headers['content-type'] ?? '');
+    if (!type.includes('text/event-stream')) {
+      response.body.destroy();
+      throw malformedUpstream(this.deployment, `a ${type || 'typeless'} body where an event stream was expected`);
+    }
+    return { kind: 'stream', chunks: this.readStream(response.body) };
+  }
+
+  async embed(request: EmbeddingRequest, ctx: CallContext): Promise<EmbeddingResponse> {
+    const response = await this.post('/embeddings', { ...request, model: this.settings.upstreamModel }, ctx);
+    const result = await this.readJson<EmbeddingResponse>(response);
+    if (!Array.isArray(result?.data)) throw malformedUpstream(this.deployment, 'an embedding response without data');
+    return result;
+  }
+
+  private async post(path: string, body: unknown, ctx: CallContext): Promise<Dispatcher.ResponseData> {
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await this.transport.request({
+        origin: this.origin,
+        path: this.basePath + path,
+        method: 'POST',
+        headers: { ...this.headers, 'x-request-id': ctx.requestId },
+        body: JSON.stringify(body),
+        signal: ctx.signal,
+      });
+    } catch (error) {
+      throw fromTransportError(this.deployment, error);
+    }
+    if (response.statusCode >= 400) {
+      const errorBody = await readLimited(response.body, ERROR_BODY_LIMIT).catch(() => undefined);
+      throw fromUpstreamStatus(this.deployment, response.statusCode, response.headers, errorBody);
+    }
+    return response;
+  }
+
+  private async readJson<T>(response: Dispatcher.ResponseData): Promise<T> {
+    try {
+      return (await response.body.json()) as T;
+    } catch (error) {
+      if (isAbort(error)) throw error;
+      if (error instanceof SyntaxError) throw malformedUpstream(this.deployment, 'a body that is not valid JSON');
+      throw fromTransportError(this.deployment, error);
+    }
+  }
+
+  /** Upstream SSE to chunks. A stream that ends without [DONE] is an error, never a clean end. */
+  private async *readStream(body: Dispatcher.ResponseData['body']): AsyncGenerator<ChatCompletionChunk> {
+    let done = false;
+    try {
+      for await (const event of parseSSE(body)) {
+        // Keep reading after [DONE] until the body ends so the keep-alive connection is reused.
+        if (done) continue;
+        if (event.data === '[DONE]') {
+          done = true;
+          continue;
+        }
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(event.data);
+        } catch {
+          throw malformedUpstream(this.deployment, 'a stream event that is not valid JSON');
+        }
+        if (parsed && typeof parsed === 'object' && 'error' in parsed) {
+          throw fromUpstreamStatus(this.deployment, 502, {}, parsed);
+        }
+        yield parsed as ChatCompletionChunk;
+      }
+    } catch (error) {
+      if (error instanceof GatewayError || isAbort(error)) throw error;
+      throw fromTransportError(this.deployment, error);
+    } finally {
+      if (!body.readableEnded) body.destroy();
+    }
+    if (!done) {
+      throw new GatewayError(`Upstream ${this.deployment} ended the stream before it was complete.`, {
+        status: 502, type: 'upstream_error', code: 'upstream_stream_incomplete', retryable: true, deployment: this.deployment,
+      });
+    }
+  }
+}
+
+async function readLimited(body: Dispatcher.ResponseData['body'], limit: number): Promise<unknown> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const part of body) {
+    size += (part as Buffer).length;
+    if (size > limit) {
+      body.destroy();
+      break;
+    }
+    parts.push(part as Buffer);
+  }
+  const text = Buffer.concat(parts).toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+export const openAICompatible: ProviderKind = {
+  kind: 'openai-compatible',
+  create: (provider, deployment, transport) => new OpenAICompatibleModel(provider, deployment, transport),
+};

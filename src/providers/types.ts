@@ -1,0 +1,54 @@
+// The provider adapter contract. One deployment = one provider + one upstream model; the pipeline
+// calls `chat` for streaming and non-streaming alike and gets back either a whole completion or a
+// stream of chunks, always in OpenAI's canonical shapes (core/openai-types.ts).
+import type { Dispatcher } from 'undici';
+import type {
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatCompletionRequest,
+  EmbeddingRequest,
+  EmbeddingResponse,
+} from '../core/openai-types.js';
+
+export interface CallContext {
+  /** Aborted when the client disconnects or a deadline passes; adapters must pass it to the socket. */
+  signal: AbortSignal;
+  requestId: string;
+}
+
+/** What an upstream answered. `model` inside is the upstream's; the pipeline renames it. */
+export type ChatOutcome =
+  | { kind: 'completion'; completion: ChatCompletion }
+  | { kind: 'stream'; chunks: AsyncIterable<ChatCompletionChunk> };
+
+/** A bound upstream model. Failures are thrown as GatewayError with `deployment` set. */
+export interface UpstreamModel {
+  readonly deployment: string;
+  chat(request: ChatCompletionRequest, ctx: CallContext): Promise<ChatOutcome>;
+  /** Present only when the upstream offers embeddings. */
+  embed?(request: EmbeddingRequest, ctx: CallContext): Promise<EmbeddingResponse>;
+}
+
+/** How a provider kind is configured (from config/ after validation). */
+export interface ProviderSettings {
+  name: string;
+  kind: string;
+  baseUrl: string;
+  apiKey?: string;
+  headers: Record<string, string>;
+  timeouts: { connectMs: number; firstByteMs: number; idleMs: number };
+  maxConnections: number;
+}
+
+export interface DeploymentSettings {
+  name: string;
+  upstreamModel: string;
+  /** Extra headers for this deployment's calls only (e.g. a simulator fault for chaos runs). */
+  headers: Record<string, string>;
+}
+
+/** A provider kind: builds bound models over one shared transport. */
+export interface ProviderKind {
+  readonly kind: string;
+  create(provider: ProviderSettings, deployment: DeploymentSettings, transport: Dispatcher): UpstreamModel;
+}

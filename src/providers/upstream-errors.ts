@@ -1,0 +1,106 @@
+// Turns what an upstream did wrong into a GatewayError with a stable code and `retryable`, naming
+// the deployment but never its URL or key. Shared by every adapter.
+import { errors as undiciErrors } from 'undici';
+import { GatewayError } from '../core/errors.js';
+
+/** Reads an upstream's error body (any provider's shape) into a short, safe message. */
+export function upstreamMessage(body: unknown): { message?: string; code?: string; type?: string; param?: string } {
+  if (body && typeof body === 'object' && 'error' in body) {
+    const error = (body as { error: unknown }).error;
+    if (typeof error === 'string') return { message: error };
+    if (error && typeof error === 'object') {
+      const e = error as Record<string, unknown>;
+      return {
+        ...(typeof e.message === 'string' ? { message: e.message } : {}),
+        ...(typeof e.code === 'string' ? { code: e.code } : {}),
+        ...(typeof e.type === 'string' ? { type: e.type } : {}),
+        ...(typeof e.param === 'string' ? { param: e.param } : {}),
+      };
+    }
+  }
+  return {};
+}
+
+function retryAfter(headers: Record<string, string | string[] | undefined>): number | undefined {
+  const ms = Number(headers['retry-after-ms']);
+  if (Number.isFinite(ms) && ms > 0) return Math.ceil(ms / 1000);
+  const raw = headers['retry-after'];
+  const value = Array.isArray(raw) ? raw[0] : raw;
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, Math.ceil(seconds));
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
+}
+
+/** An HTTP error status from an upstream. */
+export function fromUpstreamStatus(
+  deployment: string,
+  status: number,
+  headers: Record<string, string | string[] | undefined>,
+  body: unknown,
+): GatewayError {
+  const up = upstreamMessage(body);
+  const detail = up.message ? `: ${up.message}` : '';
+  if (status === 400 || status === 413 || status === 422) {
+    // The request itself is at fault (context too long, bad image, content policy): the caller
+    // must change it, so the upstream's words go back with OpenAI's 400.
+    return new GatewayError(up.message ?? `Upstream ${deployment} rejected the request.`, {
+      status: 400, type: 'invalid_request_error', code: up.code ?? 'upstream_bad_request', param: up.param ?? null, deployment,
+    });
+  }
+  if (status === 429) {
+    return new GatewayError(`Upstream ${deployment} is rate limited${detail}`, {
+      status: 429, type: 'rate_limit_error', code: 'upstream_rate_limited', retryable: true, deployment,
+      ...(retryAfter(headers) !== undefined ? { retryAfterSeconds: retryAfter(headers) } : {}),
+    });
+  }
+  if (status === 401 || status === 403) {
+    return new GatewayError(`Upstream ${deployment} refused the gateway's credentials (${status}).`, {
+      status: 502, type: 'upstream_error', code: 'upstream_auth_failed', deployment,
+    });
+  }
+  if (status === 404) {
+    return new GatewayError(`Upstream ${deployment} does not know the configured model (404).`, {
+      status: 502, type: 'upstream_error', code: 'upstream_model_missing', deployment,
+    });
+  }
+  const overloaded = status === 503 || status === 529;
+  return new GatewayError(`Upstream ${deployment} failed with status ${status}${detail}`, {
+    status: overloaded ? 503 : 502, type: 'upstream_error', code: overloaded ? 'upstream_unavailable' : 'upstream_error',
+    retryable: status >= 500 || status === 408, deployment,
+    ...(retryAfter(headers) !== undefined ? { retryAfterSeconds: retryAfter(headers) } : {}),
+  });
+}
+
+/** A transport failure: refused, reset, timed out. Abort errors are passed through untouched. */
+export function fromTransportError(deployment: string, error: unknown): unknown {
+  if (error instanceof GatewayError) return error;
+  if (isAbort(error)) return error;
+  const code = (error as { code?: string }).code ?? '';
+  if (error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError || code === 'UND_ERR_CONNECT_TIMEOUT') {
+    const phase = error instanceof undiciErrors.BodyTimeoutError ? 'went idle mid-response' : 'did not answer in time';
+    return new GatewayError(`Upstream ${deployment} ${phase}.`, {
+      status: 504, type: 'upstream_error', code: 'upstream_timeout', retryable: true, deployment, cause: error,
+    });
+  }
+  const what =
+    code === 'ECONNREFUSED' ? 'refused the connection'
+    : code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' ? 'closed the connection unexpectedly'
+    : code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? 'could not be resolved'
+    : 'could not be reached';
+  return new GatewayError(`Upstream ${deployment} ${what}.`, {
+    status: 502, type: 'upstream_error', code: 'upstream_unreachable', retryable: true, deployment, cause: error,
+  });
+}
+
+export function isAbort(error: unknown): boolean {
+  const name = (error as { name?: string } | null)?.name;
+  return name === 'AbortError' || (error as { code?: string } | null)?.code === 'UND_ERR_ABORTED';
+}
+
+export function malformedUpstream(deployment: string, what: string): GatewayError {
+  return new GatewayError(`Upstream ${deployment} sent ${what}.`, {
+    status: 502, type: 'upstream_error', code: 'upstream_malformed', retryable: true, deployment,
+  });
+}

@@ -1,0 +1,46 @@
+// Wires a Config into a listening gateway and knows how to drain it. Used by main.ts and by tests.
+import type { Logger } from 'pino';
+import { buildApp, type App } from './app.js';
+import type { Config } from './config/config.js';
+import { shuttingDown } from './core/errors.js';
+import { Metrics } from './observability/metrics.js';
+import { ProviderRegistry } from './providers/registry.js';
+import { ModelCatalog } from './router/catalog.js';
+
+export interface Gateway {
+  app: App;
+  /** e.g. http://127.0.0.1:8080 */
+  url: string;
+  /**
+   * Graceful stop: readiness turns false and new requests get 503 at once; open streams may
+   * finish until the deadline, then end with an error event; then sockets and pools close.
+   */
+  shutdown(graceMs?: number): Promise<void>;
+}
+
+export async function startGateway(config: Config, logger: Logger, options: { processMetrics?: boolean } = {}): Promise<Gateway> {
+  const registry = new ProviderRegistry();
+  const catalog = new ModelCatalog(config, registry);
+  const metrics = new Metrics(options);
+  const app = buildApp({ server: config.server, catalog, metrics, logger });
+  await app.fastify.listen({ host: config.server.host, port: config.server.port });
+  const address = app.fastify.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.server.port;
+  const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = (graceMs = config.server.shutdown_grace_ms): Promise<void> => {
+    stopping ??= (async () => {
+      app.lifecycle.ready = false;
+      const drained = await app.streams.drained(graceMs);
+      if (!drained) {
+        logger.warn({ open: app.streams.size }, 'shutdown deadline reached; ending open streams');
+        app.streams.stopAll(shuttingDown());
+      }
+      await app.fastify.close();
+      await registry.close();
+    })();
+    return stopping;
+  };
+  return { app, url: `http://${host}:${port}`, shutdown };
+}
