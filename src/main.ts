@@ -10,13 +10,14 @@ import { startGateway } from './server.js';
 import { runSimulatorCli, startSimulator } from './simulator/index.js';
 
 async function main(argv: string[]): Promise<void> {
+  // The simulator parses its own options (it is also usable without the gateway's).
+  if (argv[0] === 'simulate') {
+    process.exitCode = await runSimulatorCli(argv.slice(1));
+    return;
+  }
   const args = parseCli(argv);
   if (args.command === 'help') {
     console.log(USAGE);
-    return;
-  }
-  if (args.command === 'simulate') {
-    await runSimulatorCli(argv.slice(1));
     return;
   }
   await serve(args);

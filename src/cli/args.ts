@@ -2,11 +2,10 @@
 import { parseArgs } from 'node:util';
 
 export interface CliArgs {
-  command: 'serve' | 'simulate' | 'help';
+  command: 'serve' | 'help';
   config?: string;
   host?: string;
   port?: number;
-  pacing?: 'realistic' | 'instant';
 }
 
 export const USAGE = `Usage:
@@ -26,21 +25,16 @@ export function parseCli(argv: string[]): CliArgs {
       config: { type: 'string', short: 'c' },
       host: { type: 'string' },
       port: { type: 'string', short: 'p' },
-      pacing: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   }).valueOf() as { values: Record<string, string | boolean | undefined>; positionals: string[] };
   if (values.help) return { command: 'help' };
   const command = positionals[0] ?? 'serve';
-  if (command !== 'serve' && command !== 'simulate') throw new UsageError(`unknown command "${command}"`);
+  if (command !== 'serve') throw new UsageError(`unknown command "${command}"`);
   const args: CliArgs = { command };
   if (typeof values.config === 'string') args.config = values.config;
   if (typeof values.host === 'string') args.host = values.host;
   if (typeof values.port === 'string') args.port = parsePort(values.port, '--port');
-  if (typeof values.pacing === 'string') {
-    if (values.pacing !== 'realistic' && values.pacing !== 'instant') throw new UsageError('--pacing must be realistic or instant');
-    args.pacing = values.pacing;
-  }
   return args;
 }
 

@@ -79,3 +79,15 @@ export const internalError = (): GatewayError =>
     type: 'server_error',
     code: 'internal_error',
   });
+
+/** True for the errors an aborted call rejects with (client gone, deadline), from fetch or undici. */
+export function isAbort(error: unknown): boolean {
+  const name = (error as { name?: string } | null)?.name;
+  return name === 'AbortError' || (error as { code?: string } | null)?.code === 'UND_ERR_ABORTED';
+}
+
+/** The client went away; nobody reads this reply, but logs and metrics should say what happened. */
+export const clientClosed = (): GatewayError =>
+  new GatewayError('The client closed the connection before the response was complete.', {
+    status: 499, type: 'invalid_request_error', code: 'client_closed_request',
+  });

@@ -1,6 +1,6 @@
 // The one place any failure becomes OpenAI's error envelope with the status OpenAI would use.
 import type { FastifyError } from 'fastify';
-import { GatewayError, internalError } from '../core/errors.js';
+import { clientClosed, GatewayError, internalError, isAbort } from '../core/errors.js';
 
 interface AjvError {
   keyword: string;
@@ -12,6 +12,7 @@ interface AjvError {
 /** Maps anything thrown inside a request to a GatewayError a client may see. */
 export function toGatewayError(error: unknown): GatewayError {
   if (error instanceof GatewayError) return error;
+  if (isAbort(error)) return clientClosed();
   const e = error as FastifyError & { validation?: AjvError[]; validationContext?: string };
   if (Array.isArray(e.validation) && e.validation.length > 0) return fromValidation(e.validation);
   switch (e.code) {
@@ -41,8 +42,14 @@ export function toParamPath(instancePath: string, child?: string): string {
 }
 
 function fromValidation(errors: AjvError[]): GatewayError {
-  // Ajv lists the innermost failure first; `if`/`anyOf` wrappers that follow add nothing useful.
-  const first = errors.find((x) => x.keyword !== 'if') ?? errors[0]!;
+  // With anyOf, Ajv reports every branch's failure. The deepest path is the most specific one
+  // (a missing image url beats "content is not a string"); type failures there are merged.
+  const useful = errors.filter((x) => x.keyword !== 'if' && x.keyword !== 'anyOf');
+  const candidates = useful.length > 0 ? useful : errors;
+  const depth = (x: AjvError) => x.instancePath.split('/').length + (x.keyword === 'required' ? 1 : 0);
+  const deepest = Math.max(...candidates.map(depth));
+  const atDeepest = candidates.filter((x) => depth(x) === deepest);
+  const first = atDeepest[0]!;
   const missing = first.keyword === 'required' ? String(first.params.missingProperty) : undefined;
   const param = toParamPath(first.instancePath, missing) || null;
   let message: string;
@@ -50,12 +57,11 @@ function fromValidation(errors: AjvError[]): GatewayError {
     case 'required':
       message = `Missing required parameter: '${param}'.`;
       break;
-    case 'type':
-      message = `Invalid type for '${param}': expected ${String(first.params.type)}.`;
+    case 'type': {
+      const types = [...new Set(atDeepest.filter((x) => x.keyword === 'type').map((x) => String(x.params.type)))];
+      message = `Invalid type for '${param}': expected ${types.join(' or ')}.`;
       break;
-    case 'anyOf':
-      message = `Invalid type for '${param}': it does not match any of the accepted forms.`;
-      break;
+    }
     case 'enum':
       message = `Invalid value for '${param}': expected one of ${(first.params.allowedValues as unknown[]).map((v) => `'${String(v)}'`).join(', ')}.`;
       break;

@@ -17,8 +17,8 @@ const contentPart = {
     },
   },
   allOf: [
-    { if: { properties: { type: { const: 'text' } } }, then: { required: ['text'] } },
-    { if: { properties: { type: { const: 'image_url' } } }, then: { required: ['image_url'] } },
+    { if: { required: ['type'], properties: { type: { const: 'text' } } }, then: { required: ['text'] } },
+    { if: { required: ['type'], properties: { type: { const: 'image_url' } } }, then: { required: ['image_url'] } },
   ],
 };
 
@@ -47,8 +47,8 @@ const message = {
     tool_call_id: { type: 'string' },
   },
   allOf: [
-    { if: { properties: { role: { const: 'tool' } } }, then: { required: ['tool_call_id', 'content'] } },
-    { if: { properties: { role: { enum: ['system', 'developer', 'user'] } } }, then: { required: ['content'] } },
+    { if: { required: ['role'], properties: { role: { const: 'tool' } } }, then: { required: ['tool_call_id', 'content'] } },
+    { if: { required: ['role'], properties: { role: { enum: ['system', 'developer', 'user'] } } }, then: { required: ['content'] } },
   ],
 };
 
@@ -86,7 +86,7 @@ const responseFormat = {
       },
     },
   },
-  allOf: [{ if: { properties: { type: { const: 'json_schema' } } }, then: { required: ['json_schema'] } }],
+  allOf: [{ if: { required: ['type'], properties: { type: { const: 'json_schema' } } }, then: { required: ['json_schema'] } }],
 };
 
 export function chatCompletionSchema(limits: { maxMessages: number }): Record<string, unknown> {

@@ -29,11 +29,11 @@ export async function runChat(deps: PipelineDeps, request: ChatCompletionRequest
   try {
     outcome = await upstream.chat(request, ctx);
   } catch (error) {
-    recordUpstreamFailure(deps.metrics, deployment, error);
+    recordUpstreamOutcome(deps.metrics, deployment, error);
     throw error;
   }
   if (outcome.kind === 'completion') {
-    deps.metrics.upstreamRequests.inc({ deployment, outcome: 'ok' });
+    recordUpstreamOutcome(deps.metrics, deployment);
     const completion = outcome.completion;
     completion.model = request.model;
     deps.metrics.recordUsage(request.model, deployment, completion.usage);
@@ -59,10 +59,16 @@ export function resolveModel(catalog: ModelCatalog, id: string, want: 'chat' | '
   return model;
 }
 
-export function recordUpstreamFailure(metrics: Metrics, deployment: string, error: unknown): void {
-  const code = error instanceof GatewayError ? error.code : 'aborted';
-  metrics.upstreamRequests.inc({ deployment, outcome: code === 'aborted' ? 'aborted' : 'error' });
-  if (code !== 'aborted') metrics.upstreamErrors.inc({ deployment, code });
+/** One upstream call's outcome: ok, aborted (the client left) or an error code by deployment. */
+export function recordUpstreamOutcome(metrics: Metrics, deployment: string, error?: unknown): void {
+  if (error === undefined) {
+    metrics.upstreamRequests.inc({ deployment, outcome: 'ok' });
+  } else if (error instanceof GatewayError) {
+    metrics.upstreamRequests.inc({ deployment, outcome: 'error' });
+    metrics.upstreamErrors.inc({ deployment, code: error.code });
+  } else {
+    metrics.upstreamRequests.inc({ deployment, outcome: 'aborted' });
+  }
 }
 
 /**
@@ -78,6 +84,8 @@ async function* relayChunks(
 ): AsyncGenerator<ChatCompletionChunk> {
   const wantsUsage = request.stream_options?.include_usage === true;
   let firstTokenSeen = false;
+  // Until the loop completes or throws, an early exit means the consumer (the client) left.
+  let ended: unknown = ABORTED;
   try {
     for await (const chunk of chunks) {
       chunk.model = request.model;
@@ -92,9 +100,13 @@ async function* relayChunks(
       }
       yield chunk;
     }
-    deps.metrics.upstreamRequests.inc({ deployment, outcome: 'ok' });
+    ended = undefined;
   } catch (error) {
-    recordUpstreamFailure(deps.metrics, deployment, error);
+    ended = error;
     throw error;
+  } finally {
+    recordUpstreamOutcome(deps.metrics, deployment, ended);
   }
 }
+
+const ABORTED = Symbol('aborted');

@@ -1,7 +1,7 @@
 // Embeddings through the same model resolution and metering as chat.
 import type { EmbeddingRequest, EmbeddingResponse } from '../core/openai-types.js';
 import { GatewayError } from '../core/errors.js';
-import { recordUpstreamFailure, resolveModel, type PipelineDeps, type RequestContext } from './chat.js';
+import { recordUpstreamOutcome, resolveModel, type PipelineDeps, type RequestContext } from './chat.js';
 
 export async function runEmbeddings(
   deps: PipelineDeps,
@@ -18,11 +18,11 @@ export async function runEmbeddings(
   try {
     const response = await upstream.embed(request, ctx);
     response.model = request.model;
-    deps.metrics.upstreamRequests.inc({ deployment: upstream.deployment, outcome: 'ok' });
+    recordUpstreamOutcome(deps.metrics, upstream.deployment);
     deps.metrics.recordUsage(request.model, upstream.deployment, response.usage);
     return { deployment: upstream.deployment, response };
   } catch (error) {
-    recordUpstreamFailure(deps.metrics, upstream.deployment, error);
+    recordUpstreamOutcome(deps.metrics, upstream.deployment, error);
     throw error;
   }
 }

@@ -1,7 +1,9 @@
 // Turns what an upstream did wrong into a GatewayError with a stable code and `retryable`, naming
 // the deployment but never its URL or key. Shared by every adapter.
 import { errors as undiciErrors } from 'undici';
-import { GatewayError } from '../core/errors.js';
+import { GatewayError, isAbort } from '../core/errors.js';
+
+export { isAbort };
 
 /** Reads an upstream's error body (any provider's shape) into a short, safe message. */
 export function upstreamMessage(body: unknown): { message?: string; code?: string; type?: string; param?: string } {
@@ -92,11 +94,6 @@ export function fromTransportError(deployment: string, error: unknown): unknown 
   return new GatewayError(`Upstream ${deployment} ${what}.`, {
     status: 502, type: 'upstream_error', code: 'upstream_unreachable', retryable: true, deployment, cause: error,
   });
-}
-
-export function isAbort(error: unknown): boolean {
-  const name = (error as { name?: string } | null)?.name;
-  return name === 'AbortError' || (error as { code?: string } | null)?.code === 'UND_ERR_ABORTED';
 }
 
 export function malformedUpstream(deployment: string, what: string): GatewayError {

@@ -1,0 +1,123 @@
+// The gateway as a real process: SIGTERM drains it, a client that leaves cancels its upstream call.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { startSimulator } from '../src/simulator/index.js';
+
+let simulator: Awaited<ReturnType<typeof startSimulator>>;
+
+before(async () => {
+  simulator = await startSimulator({ host: '127.0.0.1', port: 0, pacing: 'instant' });
+});
+after(async () => simulator.close());
+
+/** Starts `floodgate serve` with a config whose slow model streams 20 chunks 100 ms apart. */
+async function startGatewayProcess(graceMs: number): Promise<{ child: ChildProcess; url: string; exit: Promise<number | null> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'floodgate-life-'));
+  const config = join(dir, 'floodgate.yaml');
+  writeFileSync(config, `
+server: { shutdown_grace_ms: ${graceMs} }
+providers:
+  sim: { base_url: "${simulator.url}" }
+deployments:
+  slow-a: { provider: sim, model: sim-chat, headers: { x-sim-ttft-ms: "50", x-sim-tps: "10", x-sim-tokens: "20" } }
+models:
+  slow: { deployments: [slow-a], context_length: 16384 }
+`);
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve', '--config', config, '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, LOG_LEVEL: 'info' },
+  });
+  const exit = once(child, 'exit').then(([code]) => code as number | null);
+  let banner = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stderr!.on('data', (data: Buffer) => {
+      banner += data.toString();
+      const found = /listening on (http:\/\/[^\s/]+)/.exec(banner);
+      if (found) resolve(found[1]!);
+    });
+    void exit.then(() => reject(new Error(`gateway exited early:\n${banner}`)));
+  });
+  return { child, url, exit };
+}
+
+async function openStream(url: string) {
+  const res = await request(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'slow', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+  });
+  assert.equal(res.statusCode, 200);
+  return res;
+}
+
+describe('graceful shutdown on SIGTERM', () => {
+  test('readiness turns false, new requests get 503, the open stream finishes, the process exits 0', async () => {
+    const { child, url, exit } = await startGatewayProcess(10_000);
+    const stream = await openStream(url);
+    const body = stream.body.text();
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 200));
+
+    const ready = await request(`${url}/readyz`);
+    assert.equal(ready.statusCode, 503);
+    await ready.body.dump();
+    const refused = await request(`${url}/v1/models`);
+    assert.equal(refused.statusCode, 503);
+    const refusal = (await refused.body.json()) as { error: { code: string } };
+    assert.equal(refusal.error.code, 'shutting_down');
+
+    const text = await body;
+    assert.ok(text.trimEnd().endsWith('data: [DONE]'), 'the stream that was open when SIGTERM came completes');
+    assert.equal((text.match(/^data: \{/gm) ?? []).length >= 20, true);
+    assert.equal(await exit, 0);
+  });
+
+  test('a stream still open at the deadline ends with an error event, not a clean end', async () => {
+    const { child, url, exit } = await startGatewayProcess(300);
+    const stream = await openStream(url);
+    const body = stream.body.text();
+    await new Promise((r) => setTimeout(r, 200));
+    child.kill('SIGTERM');
+    const text = await body;
+    assert.ok(!text.includes('[DONE]'));
+    const last = text.trim().split('\n\n').at(-1)!;
+    const event = JSON.parse(last.replace(/^data: /, '')) as { error: { code: string; type: string } };
+    assert.equal(event.error.code, 'shutting_down');
+    assert.equal(await exit, 0);
+  });
+});
+
+describe('client disconnect', () => {
+  test('closing the client connection mid-stream aborts the upstream call at once', async () => {
+    const { child, url, exit } = await startGatewayProcess(1000);
+    try {
+      const controller = new AbortController();
+      const res = await request(`${url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'slow', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+        signal: controller.signal,
+      });
+      const reader = res.body[Symbol.asyncIterator]();
+      await reader.next();
+      assert.ok(simulator.openStreams() >= 1, 'the upstream stream is open');
+      controller.abort();
+      await reader.return?.();
+      const deadline = Date.now() + 2000;
+      while (simulator.openStreams() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(simulator.openStreams(), 0, 'the simulator saw its client go away');
+      const metrics = await (await request(`${url}/metrics`)).body.text();
+      assert.match(metrics, /floodgate_upstream_requests_total\{deployment="slow-a",outcome="aborted"\} 1/);
+    } finally {
+      child.kill('SIGTERM');
+      await exit;
+    }
+  });
+});

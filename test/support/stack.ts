@@ -1,0 +1,43 @@
+// A real simulator and a real gateway on ephemeral ports, as a test's upstream and server.
+import { resolveConfig, type Config } from '../../src/config/config.js';
+import { validateRaw } from '../../src/config/load.js';
+import { simulatedConfig } from '../../src/config/simulated.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { startGateway, type Gateway } from '../../src/server.js';
+import { startSimulator } from '../../src/simulator/index.js';
+
+export interface Stack {
+  simulatorUrl: string;
+  gateway: Gateway;
+  /** The gateway's OpenAI base URL, e.g. http://127.0.0.1:PORT/v1 */
+  baseURL: string;
+  close(): Promise<void>;
+}
+
+export interface StackOptions {
+  /** Build the config from the simulator's URL; default: every simulated model. */
+  config?: (simulatorUrl: string) => Config;
+  pacing?: 'realistic' | 'instant';
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const simulator = await startSimulator({ host: '127.0.0.1', port: 0, pacing: options.pacing ?? 'instant' });
+  const config = (options.config ?? simulatedConfig)(simulator.url);
+  config.server.host = '127.0.0.1';
+  config.server.port = 0;
+  const gateway = await startGateway(config, createLogger(process.env.LOG_LEVEL ?? 'silent'), { processMetrics: false });
+  return {
+    simulatorUrl: simulator.url,
+    gateway,
+    baseURL: `${gateway.url}/v1`,
+    async close() {
+      await gateway.shutdown(0);
+      await simulator.close();
+    },
+  };
+}
+
+/** A config from a plain object, the way a YAML file would give it. */
+export function configFrom(raw: unknown): Config {
+  return resolveConfig(validateRaw(raw), { kind: 'file', path: 'test' });
+}
