@@ -7,11 +7,11 @@ import { loadConfigFile } from './config/load.js';
 import { simulatedConfig } from './config/simulated.js';
 import { createLogger, describeError } from './observability/logger.js';
 import { startGateway } from './server.js';
-import { runSimulatorCli, startSimulator } from './simulator/index.js';
 
 async function main(argv: string[]): Promise<void> {
   // The simulator parses its own options (it is also usable without the gateway's).
   if (argv[0] === 'simulate') {
+    const { runSimulatorCli } = await import('./simulator/index.js');
     process.exitCode = await runSimulatorCli(argv.slice(1));
     return;
   }
@@ -27,7 +27,7 @@ async function serve(args: CliArgs): Promise<void> {
   const env = process.env;
   const configPath = args.config ?? env.FLOODGATE_CONFIG;
   let config: Config;
-  let simulator: Awaited<ReturnType<typeof startSimulator>> | undefined;
+  let simulator: { close(): Promise<void> } | undefined;
   if (configPath) {
     config = loadConfigFile(configPath, env);
   } else {
@@ -35,8 +35,11 @@ async function serve(args: CliArgs): Promise<void> {
     if (fromEnv) {
       config = fromEnv;
     } else {
-      simulator = await startSimulator({ host: '127.0.0.1', port: 0, pacing: 'realistic' });
-      config = simulatedConfig(simulator.url);
+      // Loaded only when needed: the simulator's tokenizer tables cost ~70 MB of heap.
+      const { startSimulator } = await import('./simulator/index.js');
+      const started = await startSimulator({ host: '127.0.0.1', port: 0, pacing: 'realistic' });
+      simulator = started;
+      config = simulatedConfig(started.url);
     }
   }
   // Precedence: command line, then HOST/PORT, then the file, then 127.0.0.1:8080.

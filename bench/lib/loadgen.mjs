@@ -7,14 +7,12 @@
 //         in the target shows up in full instead of being hidden by the generator waiting.
 //   ttfb  closed loop of `concurrency` streams; time to the first content chunk.
 //   slow  `n` long streams opened over `rampS` seconds and held open together.
-import { Pool } from 'undici';
 import { checkCompletion, SseChecker } from './check.mjs';
+import { encodePost, RawPool } from './http1.mjs';
 import { Samples, summarize } from './stats.mjs';
 
 const spec = JSON.parse(process.argv[2]);
-const origin = new URL(spec.url).origin;
-const path = new URL(spec.url).pathname;
-const headers = { 'content-type': 'application/json', ...spec.headers };
+const requestBytes = encodePost(spec.url, spec.headers, JSON.stringify(spec.body));
 
 const emit = (obj) => process.stdout.write(`${JSON.stringify(obj)}\n`);
 
@@ -28,12 +26,15 @@ function errorKind(error) {
 
 async function openLoop() {
   const { rate, durationS, warmupS, connections, maxInFlight } = spec;
-  const body = JSON.stringify(spec.body);
-  const pool = new Pool(origin, { connections, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: 30_000, bodyTimeout: 30_000 });
+  const pool = new RawPool(spec.url, connections);
   const interval = 1000 / rate;
   const warmupCount = Math.round(rate * warmupS);
   const total = warmupCount + Math.round(rate * durationS);
   const latency = new Samples(total);
+  // Per second of the schedule: how many were answered and the slowest answer, which shows
+  // whether a bad p99 is a steady state, a collapse that builds up, or a few stalls.
+  const seconds = Math.ceil(durationS);
+  const perSecond = Array.from({ length: seconds }, () => ({ ok: 0, errors: 0, max: 0, latencies: new Samples(Math.ceil(rate)) }));
   const sendLag = new Samples(total);
   const errors = {};
   let ok = 0;
@@ -48,24 +49,34 @@ async function openLoop() {
 
   const fire = (scheduled, measured) => {
     inFlight++;
-    pool
-      .request({ path, method: 'POST', headers, body })
-      .then(async ({ statusCode, body: stream }) => {
-        const text = await stream.text();
+    let text = '';
+    pool.request(requestBytes, {
+      onText: (t) => (text += t),
+      onEnd: (status) => {
+        inFlight--;
         const now = performance.now();
-        const problem = checkCompletion(statusCode, text);
+        const problem = checkCompletion(status, text);
         if (!measured) return;
-        if (problem) tally(errors, problem);
-        else {
+        const bucket = perSecond[Math.min(seconds - 1, Math.floor((scheduled - measureStart) / 1000))];
+        if (problem) {
+          tally(errors, problem);
+          bucket.errors++;
+        } else {
           ok++;
           lastOkAt = now;
           latency.push(now - scheduled);
+          bucket.ok++;
+          bucket.latencies.push(now - scheduled);
         }
-      })
-      .catch((error) => {
-        if (measured) tally(errors, errorKind(error));
-      })
-      .finally(() => inFlight--);
+      },
+      onError: (error) => {
+        inFlight--;
+        if (measured) {
+          tally(errors, errorKind(error));
+          perSecond[Math.min(seconds - 1, Math.floor((scheduled - measureStart) / 1000))].errors++;
+        }
+      },
+    });
   };
 
   await new Promise((resolve) => {
@@ -116,33 +127,45 @@ async function openLoop() {
     latency: summarize(latency.values()),
     sendLag: summarize(sendLag.values()),
     loadgenCpuPct: ((cpu.user + cpu.system) / 1e6 / wallS) * 100,
+    connectionsOpened: pool.opened,
+    timeline: perSecond.map((b) => {
+      const s = summarize(b.latencies.values());
+      return { ok: b.ok, errors: b.errors, p50: s?.p50, p99: s?.p99, max: s?.max };
+    }),
   });
-  await pool.destroy();
+  pool.close();
 }
 
-async function streamOnce(pool, body, onHeaders) {
+/** One streamed completion, checked chunk by chunk as it arrives. */
+function streamOnce(pool, onHeaders) {
   const checker = new SseChecker();
   const t0 = performance.now();
-  let status = 0;
   let opened = false;
-  try {
-    const { statusCode, body: stream } = await pool.request({ path, method: 'POST', headers, body });
-    status = statusCode;
-    opened = true;
-    onHeaders?.();
-    stream.setEncoding('utf8');
-    for await (const text of stream) checker.feed(text, performance.now());
-  } catch (error) {
-    return { problem: errorKind(error), t0, checker, opened };
-  }
-  const end = performance.now();
-  return { problem: checker.verdict(status, spec.expectedChunks), t0, end, checker, opened };
+  return new Promise((resolve) => {
+    // A stream that stalls is a failure to report, not a reason for the run to hang.
+    const timer = setTimeout(() => settle({ problem: 'timeout', t0, checker, opened }), spec.streamTimeoutS * 1000);
+    let settled = false;
+    const settle = (result) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(result);
+    };
+    pool.request(requestBytes, {
+      onHeaders: () => {
+        opened = true;
+        onHeaders?.();
+      },
+      onText: (text) => checker.feed(text, performance.now()),
+      onEnd: (status) => settle({ problem: checker.verdict(status, spec.expectedChunks), t0, end: performance.now(), checker, opened }),
+      onError: (error) => settle({ problem: errorKind(error), t0, checker, opened }),
+    });
+  });
 }
 
 async function ttfbLoop() {
   const { concurrency, durationS, warmupS } = spec;
-  const body = JSON.stringify(spec.body);
-  const pool = new Pool(origin, { connections: concurrency, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: 30_000, bodyTimeout: 30_000 });
+  const pool = new RawPool(spec.url, concurrency);
   const ttfb = new Samples();
   const total = new Samples();
   const errors = {};
@@ -154,7 +177,7 @@ async function ttfbLoop() {
   setTimeout(() => (cpuStart = process.cpuUsage()), warmupS * 1000);
   const worker = async () => {
     while (performance.now() < stopAt) {
-      const r = await streamOnce(pool, body);
+      const r = await streamOnce(pool);
       if (r.t0 < measureFrom) continue;
       if (r.problem) tally(errors, r.problem);
       else {
@@ -177,14 +200,13 @@ async function ttfbLoop() {
     total: summarize(total.values()),
     loadgenCpuPct: ((cpu.user + cpu.system) / 1e6 / durationS) * 100,
   });
-  await pool.destroy();
+  pool.close();
 }
 
 async function slowStreams() {
   const { n, rampS } = spec;
-  const body = JSON.stringify(spec.body);
   // One connection per stream: that is what N simultaneous chat users look like to a proxy.
-  const pool = new Pool(origin, { connections: n, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: 120_000, bodyTimeout: 60_000 });
+  const pool = new RawPool(spec.url, n);
   const errors = {};
   const duration = new Samples(n);
   const ttfb = new Samples(n);
@@ -202,7 +224,7 @@ async function slowStreams() {
     if (wait > 1) await sleep(wait);
     started++;
     runs.push(
-      streamOnce(pool, body, () => {
+      streamOnce(pool, () => {
         open++;
         if (open > peakOpen) peakOpen = open;
       }).then((r) => {
@@ -234,7 +256,7 @@ async function slowStreams() {
     ttfb: summarize(ttfb.values()),
     loadgenCpuPct: ((cpu.user + cpu.system) / 1e6 / wallS) * 100,
   });
-  await pool.destroy();
+  pool.close();
 }
 
 function sleep(ms) {
