@@ -38,10 +38,17 @@ export function summarizeProfile(file, top = 25) {
     const group = groupOf(url, name);
     byGroup.set(group, (byGroup.get(group) ?? 0) + us);
   }
-  const pct = (us) => (totalUs ? (us / totalUs) * 100 : 0);
+  // Percentages are of the time the process was busy: a profile of a whole run is mostly idle
+  // between measurements, and that says nothing about where the work goes.
+  const idleUs = byGroup.get('(idle)') ?? 0;
+  const busyUs = totalUs - idleUs;
+  const pct = (us) => (busyUs ? (us / busyUs) * 100 : 0);
+  byGroup.delete('(idle)');
+  for (const key of byFunction.keys()) if (key.startsWith('(idle)\u0000')) byFunction.delete(key);
   return {
     file: basename(file),
     totalMs: totalUs / 1000,
+    busyMs: busyUs / 1000,
     top: [...byFunction]
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
@@ -60,7 +67,7 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
     process.exit(2);
   }
   const s = summarizeProfile(file, Number(top));
-  console.log(`${s.file}: ${(s.totalMs / 1000).toFixed(2)} s sampled\n\nself %   self ms  function  (where)`);
+  console.log(`${s.file}: ${(s.totalMs / 1000).toFixed(2)} s sampled, ${(s.busyMs / 1000).toFixed(2)} s busy (percentages are of busy time)\n\nself %   self ms  function  (where)`);
   for (const f of s.top) console.log(`${f.pct.toFixed(1).padStart(6)}  ${f.ms.toFixed(0).padStart(8)}  ${f.name}  (${f.where})`);
   console.log('\nself %  group');
   for (const g of s.byGroup.slice(0, 20)) console.log(`${g.pct.toFixed(1).padStart(6)}  ${g.group}`);

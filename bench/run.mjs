@@ -23,6 +23,7 @@ const ROOT = dirname(HERE);
 const SECTIONS = ['throughput', 'open', 'ttfb', 'rss', 'slow'];
 const USAGE = `usage: node bench/run.mjs [--quick] [--only ${SECTIONS.join(',')}] [--targets direct,nginx,floodgate]
                          [--slow-n N] [--slow-targets direct,nginx,floodgate] [--profile]
+                         [--rates 1000,2000,5000] [--seconds S]
                          [--sim-port 9100] [--nginx-port 9300] [--floodgate-port 9200]
                          [--sim-entry dist/main.js] [--gateway-entry dist/main.js]`;
 
@@ -35,6 +36,8 @@ function options() {
       'slow-n': { type: 'string' },
       'slow-targets': { type: 'string' },
       profile: { type: 'boolean', default: false },
+      rates: { type: 'string' },
+      seconds: { type: 'string' },
       'sim-port': { type: 'string', default: '9100' },
       'nginx-port': { type: 'string', default: '9300' },
       'floodgate-port': { type: 'string', default: '9200' },
@@ -56,6 +59,8 @@ function options() {
     slowN: values['slow-n'] ? Number(values['slow-n']) : undefined,
     slowTargets: values['slow-targets']?.split(','),
     profile: values.profile,
+    rates: values.rates?.split(',').map(Number),
+    seconds: values.seconds ? Number(values.seconds) : undefined,
     ports: { sim: Number(values['sim-port']), nginx: Number(values['nginx-port']), floodgate: Number(values['floodgate-port']) },
     simEntry: values['sim-entry'],
     gatewayEntry: values['gateway-entry'],
@@ -78,11 +83,12 @@ function makePlan(opts, nofile, notes) {
   }
   const slowTargets = (opts.slowTargets ?? (opts.quick ? ['nginx', 'floodgate'] : ['direct', 'nginx', 'floodgate'])).filter((t) => opts.targets.includes(t));
   const onlyRss = opts.only.includes('rss') && !opts.only.includes('open');
+  const seconds = (full, quick) => opts.seconds ?? (opts.quick ? quick : full);
   return {
-    throughput: { connections: [16, 64, 256], warmupS: opts.quick ? 1 : 2, seconds: opts.quick ? 3 : 10 },
+    throughput: { connections: [16, 64, 256], warmupS: opts.quick ? 1 : 2, seconds: seconds(10, 3) },
     // --only rss: the 5,000 req/s level alone is what the memory report needs.
-    open: { rates: onlyRss ? [5000] : [1000, 2000, 5000], warmupS: opts.quick ? 1 : 2, seconds: opts.quick ? 4 : 15 },
-    ttfb: { concurrency: 16, warmupS: opts.quick ? 1 : 2, seconds: opts.quick ? 3 : 10 },
+    open: { rates: opts.rates ?? (onlyRss ? [5000] : [1000, 2000, 5000]), warmupS: opts.quick ? 1 : 2, seconds: seconds(15, 4) },
+    ttfb: { concurrency: 16, warmupS: opts.quick ? 1 : 2, seconds: seconds(15, 3) },
     slow: { n, rampS: 3, targets: slowTargets },
     // Measurements disturbed by other processes are repeated up to this many times in all.
     attempts: opts.quick ? 1 : 3,

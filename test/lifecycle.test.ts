@@ -17,23 +17,29 @@ before(async () => {
 after(async () => simulator.close());
 
 /** Starts `floodgate serve` with a config whose slow model streams 20 chunks 100 ms apart. */
-async function startGatewayProcess(graceMs: number): Promise<{ child: ChildProcess; url: string; exit: Promise<number | null> }> {
+async function startGatewayProcess(graceMs: number): Promise<{ child: ChildProcess; url: string; exit: Promise<number | null>; output: () => string }> {
   const dir = mkdtempSync(join(tmpdir(), 'floodgate-life-'));
   const config = join(dir, 'floodgate.yaml');
   writeFileSync(config, `
 server: { shutdown_grace_ms: ${graceMs} }
 providers:
-  sim: { base_url: "${simulator.url}" }
+  sim: { base_url: "${simulator.url}", api_key: "sk-floodgate-test-secret" }
 deployments:
   slow-a: { provider: sim, model: sim-chat, headers: { x-sim-ttft-ms: "50", x-sim-tps: "10", x-sim-tokens: "20" } }
+  broken-a: { provider: sim, model: sim-chat, headers: { x-sim-fault: "reset" } }
+  stalled-a: { provider: sim, model: sim-chat, headers: { x-sim-ttft-ms: "30000" } }
 models:
   slow: { deployments: [slow-a], context_length: 16384 }
+  stalled: { deployments: [stalled-a], context_length: 16384 }
+  broken: { deployments: [broken-a], context_length: 16384 }
 `);
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve', '--config', config, '--port', '0'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, LOG_LEVEL: 'info' },
   });
   const exit = once(child, 'exit').then(([code]) => code as number | null);
+  let logs = '';
+  child.stdout!.on('data', (data: Buffer) => (logs += data.toString()));
   let banner = '';
   const url = await new Promise<string>((resolve, reject) => {
     child.stderr!.on('data', (data: Buffer) => {
@@ -43,7 +49,7 @@ models:
     });
     void exit.then(() => reject(new Error(`gateway exited early:\n${banner}`)));
   });
-  return { child, url, exit };
+  return { child, url, exit, output: () => banner + logs };
 }
 
 async function openStream(url: string) {
@@ -120,4 +126,53 @@ describe('client disconnect', () => {
       await exit;
     }
   });
+
+  test('closing the client connection while a non-streaming answer is pending aborts the upstream call', async () => {
+    const { child, url, exit } = await startGatewayProcess(1000);
+    try {
+      const controller = new AbortController();
+      const pending = request(`${url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'stalled', messages: [{ role: 'user', content: 'hi' }] }),
+        signal: controller.signal,
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      controller.abort();
+      await assert.rejects(pending);
+      const aborted = /floodgate_upstream_requests_total\{deployment="stalled-a",outcome="aborted"\} 1/;
+      let text = '';
+      const deadline = Date.now() + 1000;
+      while (!aborted.test(text) && Date.now() < deadline) {
+        text = await (await request(`${url}/metrics`)).body.text();
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.match(text, aborted, 'the upstream request was aborted within a second, not left for 30 s');
+    } finally {
+      child.kill('SIGTERM');
+      await exit;
+    }
+  });
+});
+
+test('logs and error replies name deployments, never upstream keys or URLs', async () => {
+  const { child, url, exit, output } = await startGatewayProcess(1000);
+  const reply = await request(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'broken', messages: [{ role: 'user', content: 'hi' }] }),
+  });
+  const body = await reply.body.text();
+  assert.equal(reply.statusCode, 502);
+  assert.match(body, /broken-a/);
+  child.kill('SIGTERM');
+  await exit;
+  const logs = output();
+  assert.match(logs, /"route":"\/v1\/chat\/completions","status":502/, 'the failed request was logged');
+  assert.match(logs, /broken-a/);
+  const { port } = new URL(simulator.url);
+  for (const text of [body, logs]) {
+    assert.ok(!text.includes('sk-floodgate-test-secret'), 'no upstream key');
+    assert.ok(!text.includes(`:${port}`), 'no upstream address');
+  }
 });

@@ -152,7 +152,7 @@ export function render(results) {
   if (Object.keys(results.memory).length) parts.push(memoryTable(results.memory, results.open));
   if (results.slow) parts.push(slowTable(results.slow));
   for (const p of results.profiles ?? []) {
-    parts.push(table(`CPU profile ${p.file}: top self time (${(p.totalMs / 1000).toFixed(1)} s sampled)`, ['function', 'self %', 'self ms', 'where'], p.top.slice(0, 20).map((f) => [f.name, f.pct.toFixed(1), int(f.ms), f.where])));
+    parts.push(table(`CPU profile ${p.file}: top self time, % of ${(p.busyMs / 1000).toFixed(1)} s busy (of ${(p.totalMs / 1000).toFixed(1)} s sampled)`, ['function', 'self %', 'self ms', 'where'], p.top.slice(0, 20).map((f) => [f.name, f.pct.toFixed(1), int(f.ms), f.where])));
     parts.push(table('  ... grouped by package / file', ['group', 'self %'], p.byGroup.slice(0, 12).map((g) => [g.group, g.pct.toFixed(1)])));
   }
   const errors = errorsList(results);
