@@ -11,7 +11,7 @@ export const providerSchema = z.strictObject({
   base_url: z.url({ protocol: /^https?$/ }),
   api_key: z.string().optional(),
   headers: headers.default({}),
-  max_connections: z.int().positive().max(10_000).default(256),
+  max_connections: z.int().positive().max(1_000_000).default(256),
   timeouts: z
     .strictObject({
       connect_ms: z.int().positive().default(10_000),

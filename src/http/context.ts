@@ -3,18 +3,14 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RequestContext } from '../pipeline/chat.js';
 
-export interface HandlerContext extends RequestContext {
-  controller: AbortController;
-}
-
 /** The upstream call is aborted the moment the client's connection closes before we finished. */
-export function requestContext(request: FastifyRequest, reply: FastifyReply): HandlerContext {
+export function requestContext(request: FastifyRequest, reply: FastifyReply): RequestContext {
   const controller = new AbortController();
   const res = reply.raw;
   res.once('close', () => {
     if (!res.writableFinished) controller.abort();
   });
-  return { controller, signal: controller.signal, requestId: request.id, receivedAt: request.receivedAt };
+  return { signal: controller.signal, requestId: request.id, receivedAt: request.receivedAt };
 }
 
 declare module 'fastify' {

@@ -2,9 +2,8 @@
 // A failure after the first byte ends the stream with an error event and no [DONE], so clients
 // never mistake a broken answer for a complete one.
 import type { ServerResponse } from 'node:http';
-import { once } from 'node:events';
-import type { ChatCompletionChunk } from '../core/openai-types.js';
-import { GatewayError } from '../core/errors.js';
+import { clientClosed, type GatewayError } from '../core/errors.js';
+import type { ChunkSink, ChunkStream } from '../providers/types.js';
 import { toGatewayError } from './error-reply.js';
 
 /** The open streams, so shutdown can wait for them and end the stragglers honestly. */
@@ -46,54 +45,69 @@ export const SSE_HEADERS = {
 };
 
 /**
- * Streams `first` then the rest of `iterator`. The caller has already pulled the first chunk, so
- * failures before any byte was sent still become an ordinary JSON error reply.
+ * Relays a chunk stream to the client as SSE. Headers go out with the first chunk, so a failure
+ * before it rejects the promise and the caller answers with an ordinary JSON error (and, later,
+ * can fail over). After it, a failure is written as a last error event.
  */
-export async function writeSSE(
+export function streamToClient(
   res: ServerResponse,
+  stream: ChunkStream,
   headers: Record<string, string>,
-  first: ChatCompletionChunk,
-  iterator: AsyncIterator<ChatCompletionChunk>,
   tracker: StreamTracker,
-  upstream: AbortController,
+  onFirstByte: () => void,
 ): Promise<StreamResult> {
-  let stopReason: GatewayError | undefined;
-  // Stopping aborts the upstream read, so a pending next() rejects at once and the catch below
-  // sends the reason as the stream's last event.
-  const untrack = tracker.add((reason) => {
-    stopReason = reason;
-    upstream.abort(reason);
+  return new Promise<StreamResult>((resolve, reject) => {
+    let started = false;
+    let settled = false;
+    const finish = (result: StreamResult | { reject: unknown }): void => {
+      if (settled) return;
+      settled = true;
+      untrack();
+      res.off('close', onClose);
+      if ('reject' in result) reject(result.reject);
+      else resolve(result);
+    };
+    const start = (): void => {
+      started = true;
+      onFirstByte();
+      res.writeHead(200, { ...SSE_HEADERS, ...headers });
+    };
+    const resume = (): void => stream.resume();
+    const sink: ChunkSink = {
+      chunk(chunk) {
+        if (settled) return;
+        if (!started) start();
+        if (!res.write(`data: ${JSON.stringify(chunk)}\n\n`)) {
+          stream.pause();
+          res.once('drain', resume);
+        }
+      },
+      end() {
+        if (settled) return;
+        if (!started) start();
+        res.end('data: [DONE]\n\n');
+        finish({ end: 'complete' });
+      },
+      error(error) {
+        if (settled) return;
+        if (!started) return finish({ reject: error });
+        if (res.destroyed) return finish({ end: 'client_closed' });
+        const failure = toGatewayError(error);
+        res.end(`data: ${JSON.stringify(failure.toBody())}\n\n`);
+        finish({ end: 'failed', error: failure });
+      },
+    };
+    const onClose = (): void => {
+      if (res.writableFinished) return;
+      stream.cancel();
+      finish(started ? { end: 'client_closed' } : { reject: clientClosed() });
+    };
+    res.once('close', onClose);
+    // Shutdown's deadline: stop reading and end the stream with the reason as its last event.
+    const untrack = tracker.add((reason) => {
+      stream.cancel();
+      sink.error(reason);
+    });
+    stream.pipe(sink);
   });
-  res.writeHead(200, { ...SSE_HEADERS, ...headers });
-  try {
-    if (!(await send(res, `data: ${JSON.stringify(first)}\n\n`))) return closedByClient(iterator);
-    for (;;) {
-      const next = await iterator.next();
-      if (stopReason) throw stopReason;
-      if (next.done) break;
-      if (!(await send(res, `data: ${JSON.stringify(next.value)}\n\n`))) return closedByClient(iterator);
-    }
-    res.end('data: [DONE]\n\n');
-    return { end: 'complete' };
-  } catch (error) {
-    if (res.destroyed) return { end: 'client_closed' };
-    const failure = stopReason ?? toGatewayError(error);
-    res.end(`data: ${JSON.stringify(failure.toBody())}\n\n`);
-    return { end: 'failed', error: failure };
-  } finally {
-    untrack();
-  }
-}
-
-/** Writes respecting backpressure; false when the client has gone. */
-async function send(res: ServerResponse, text: string): Promise<boolean> {
-  if (res.destroyed) return false;
-  if (res.write(text)) return true;
-  await Promise.race([once(res, 'drain'), once(res, 'close')]);
-  return !res.destroyed;
-}
-
-async function closedByClient(iterator: AsyncIterator<ChatCompletionChunk>): Promise<StreamResult> {
-  await iterator.return?.();
-  return { end: 'client_closed' };
 }

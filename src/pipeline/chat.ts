@@ -1,11 +1,11 @@
 // The one place a chat request's stages are composed. Streaming and non-streaming share it: the
 // only difference is whether the upstream's answer arrives whole or as chunks, and both are
 // renamed to the public model, metered, and handed back to http/ in canonical OpenAI shapes.
-import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../core/openai-types.js';
+import type { ChatCompletion, ChatCompletionRequest } from '../core/openai-types.js';
 import { GatewayError, modelNotFound } from '../core/errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ModelCatalog, RoutedModel } from '../router/catalog.js';
-import type { CallContext } from '../providers/types.js';
+import type { CallContext, ChunkStream } from '../providers/types.js';
 
 export interface PipelineDeps {
   catalog: ModelCatalog;
@@ -19,7 +19,7 @@ export interface RequestContext extends CallContext {
 
 export type ChatReply =
   | { kind: 'completion'; deployment: string; completion: ChatCompletion }
-  | { kind: 'stream'; deployment: string; chunks: AsyncIterable<ChatCompletionChunk> };
+  | { kind: 'stream'; deployment: string; chunks: ChunkStream };
 
 export async function runChat(deps: PipelineDeps, request: ChatCompletionRequest, ctx: RequestContext): Promise<ChatReply> {
   const model = resolveModel(deps.catalog, request.model, 'chat');
@@ -75,38 +75,55 @@ export function recordUpstreamOutcome(metrics: Metrics, deployment: string, erro
  * Renames chunks to the public model and meters them. The adapter always asks upstream for usage,
  * so the usage-only chunk is dropped again when the client did not ask for it, as OpenAI does.
  */
-async function* relayChunks(
+function relayChunks(
   deps: PipelineDeps,
   request: ChatCompletionRequest,
   deployment: string,
-  chunks: AsyncIterable<ChatCompletionChunk>,
+  upstream: ChunkStream,
   ctx: RequestContext,
-): AsyncGenerator<ChatCompletionChunk> {
+): ChunkStream {
   const wantsUsage = request.stream_options?.include_usage === true;
+  const model = request.model;
   let firstTokenSeen = false;
-  // Until the loop completes or throws, an early exit means the consumer (the client) left.
-  let ended: unknown = ABORTED;
-  try {
-    for await (const chunk of chunks) {
-      chunk.model = request.model;
-      if (chunk.usage) deps.metrics.recordUsage(request.model, deployment, chunk.usage);
-      if (!firstTokenSeen && chunk.choices.some((c) => c.delta.content || c.delta.tool_calls || c.delta.refusal)) {
-        firstTokenSeen = true;
-        deps.metrics.timeToFirstToken.observe({ model: request.model, deployment }, (performance.now() - ctx.receivedAt) / 1000);
-      }
-      if (!wantsUsage) {
-        if (chunk.choices.length === 0 && chunk.usage) continue;
-        delete chunk.usage;
-      }
-      yield chunk;
-    }
-    ended = undefined;
-  } catch (error) {
-    ended = error;
-    throw error;
-  } finally {
-    recordUpstreamOutcome(deps.metrics, deployment, ended);
-  }
+  let recorded = false;
+  const record = (error?: unknown): void => {
+    if (recorded) return;
+    recorded = true;
+    recordUpstreamOutcome(deps.metrics, deployment, error);
+  };
+  return {
+    pipe(sink) {
+      upstream.pipe({
+        chunk(chunk) {
+          chunk.model = model;
+          if (chunk.usage) deps.metrics.recordUsage(model, deployment, chunk.usage);
+          if (!firstTokenSeen && chunk.choices.some((c) => c.delta.content || c.delta.tool_calls || c.delta.refusal)) {
+            firstTokenSeen = true;
+            deps.metrics.timeToFirstToken.observe({ model, deployment }, (performance.now() - ctx.receivedAt) / 1000);
+          }
+          if (!wantsUsage) {
+            if (chunk.choices.length === 0 && chunk.usage) return;
+            delete chunk.usage;
+          }
+          sink.chunk(chunk);
+        },
+        end() {
+          record();
+          sink.end();
+        },
+        error(error) {
+          record(error);
+          sink.error(error);
+        },
+      });
+    },
+    pause: () => upstream.pause(),
+    resume: () => upstream.resume(),
+    cancel() {
+      record(ABORTED);
+      upstream.cancel();
+    },
+  };
 }
 
 const ABORTED = Symbol('aborted');

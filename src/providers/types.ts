@@ -19,7 +19,29 @@ export interface CallContext {
 /** What an upstream answered. `model` inside is the upstream's; the pipeline renames it. */
 export type ChatOutcome =
   | { kind: 'completion'; completion: ChatCompletion }
-  | { kind: 'stream'; chunks: AsyncIterable<ChatCompletionChunk> };
+  | { kind: 'stream'; chunks: ChunkStream };
+
+/** Receives a stream's chunks as they arrive; exactly one of `end` or `error` comes last. */
+export interface ChunkSink {
+  chunk(chunk: ChatCompletionChunk): void;
+  end(): void;
+  /** A GatewayError for upstream failures, or the abort reason when the call was cancelled. */
+  error(error: unknown): void;
+}
+
+/**
+ * A stream of chunks pushed to one sink. Push, not pull: with thousands of open streams a
+ * promise per event per layer (async iterators) costs more CPU and garbage than the relay itself.
+ */
+export interface ChunkStream {
+  /** Starts delivery; call once. */
+  pipe(sink: ChunkSink): void;
+  /** Backpressure: stop reading the upstream until resume(). */
+  pause(): void;
+  resume(): void;
+  /** Stop reading and release the upstream connection; no further sink calls. */
+  cancel(): void;
+}
 
 /** A bound upstream model. Failures are thrown as GatewayError with `deployment` set. */
 export interface UpstreamModel {

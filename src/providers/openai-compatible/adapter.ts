@@ -9,9 +9,8 @@ import type {
   EmbeddingRequest,
   EmbeddingResponse,
 } from '../../core/openai-types.js';
-import { GatewayError } from '../../core/errors.js';
 import type { CallContext, ChatOutcome, DeploymentSettings, ProviderKind, ProviderSettings, UpstreamModel } from '../types.js';
-import { parseSSE } from '../sse.js';
+import { sseChunkStream, type EventHandler } from '../event-stream.js';
 import { fromTransportError, fromUpstreamStatus, isAbort, malformedUpstream } from '../upstream-errors.js';
 
 const ERROR_BODY_LIMIT = 64 * 1024;
@@ -58,7 +57,7 @@ class OpenAICompatibleModel implements UpstreamModel {
       response.body.destroy();
       throw malformedUpstream(this.deployment, `a ${type || 'typeless'} body where an event stream was expected`);
     }
-    return { kind: 'stream', chunks: this.readStream(response.body) };
+    return { kind: 'stream', chunks: sseChunkStream(response.body, this.deployment, this.onEvent) };
   }
 
   async embed(request: EmbeddingRequest, ctx: CallContext): Promise<EmbeddingResponse> {
@@ -99,40 +98,19 @@ class OpenAICompatibleModel implements UpstreamModel {
     }
   }
 
-  /** Upstream SSE to chunks. A stream that ends without [DONE] is an error, never a clean end. */
-  private async *readStream(body: Dispatcher.ResponseData['body']): AsyncGenerator<ChatCompletionChunk> {
-    let done = false;
+  /** OpenAI's stream: each event is one chunk, `[DONE]` ends it, `{"error":...}` is an in-band failure. */
+  private readonly onEvent: EventHandler = (event, emit) => {
+    if (event.data === '[DONE]') return 'done';
+    let parsed: unknown;
     try {
-      for await (const event of parseSSE(body)) {
-        // Keep reading after [DONE] until the body ends so the keep-alive connection is reused.
-        if (done) continue;
-        if (event.data === '[DONE]') {
-          done = true;
-          continue;
-        }
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(event.data);
-        } catch {
-          throw malformedUpstream(this.deployment, 'a stream event that is not valid JSON');
-        }
-        if (parsed && typeof parsed === 'object' && 'error' in parsed) {
-          throw fromUpstreamStatus(this.deployment, 502, {}, parsed);
-        }
-        yield parsed as ChatCompletionChunk;
-      }
-    } catch (error) {
-      if (error instanceof GatewayError || isAbort(error)) throw error;
-      throw fromTransportError(this.deployment, error);
-    } finally {
-      if (!body.readableEnded) body.destroy();
+      parsed = JSON.parse(event.data);
+    } catch {
+      throw malformedUpstream(this.deployment, 'a stream event that is not valid JSON');
     }
-    if (!done) {
-      throw new GatewayError(`Upstream ${this.deployment} ended the stream before it was complete.`, {
-        status: 502, type: 'upstream_error', code: 'upstream_stream_incomplete', retryable: true, deployment: this.deployment,
-      });
-    }
-  }
+    if (parsed !== null && typeof parsed === 'object' && 'error' in parsed) throw fromUpstreamStatus(this.deployment, 502, {}, parsed);
+    emit(parsed as ChatCompletionChunk);
+    return 'more';
+  };
 }
 
 async function readLimited(body: Dispatcher.ResponseData['body'], limit: number): Promise<unknown> {
