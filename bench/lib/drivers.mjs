@@ -2,7 +2,7 @@
 // the load core, and returns what it measured.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { startChild } from './procs.mjs';
+import { startChild, track } from './procs.mjs';
 import { LOAD_CORE } from './targets.mjs';
 
 const LOADGEN = fileURLToPath(new URL('./loadgen.mjs', import.meta.url));
@@ -22,6 +22,7 @@ export function runWrk({ url, headers, body, connections, seconds }) {
       env: { ...process.env, BENCH_BODY: JSON.stringify(body), BENCH_HEADERS: headerText },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    track('wrk', child);
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));

@@ -138,7 +138,7 @@ async function openLoop() {
 
 /** One streamed completion, checked chunk by chunk as it arrives. */
 function streamOnce(pool, onHeaders) {
-  const checker = new SseChecker();
+  const checker = new SseChecker({ light: spec.mode === 'slow' });
   const t0 = performance.now();
   let opened = false;
   return new Promise((resolve) => {
@@ -213,21 +213,44 @@ async function slowStreams() {
   let ok = 0;
   let open = 0;
   let peakOpen = 0;
+  let peakOpenAt = 0;
   let started = 0;
   let finished = 0;
   const t0 = performance.now();
   const progress = setInterval(() => emit({ type: 'progress', started, open, finished, ok, elapsedS: (performance.now() - t0) / 1000 }), 250);
+  // Never more than maxPending streams waiting for their response headers. A burst of
+  // connections beyond a server's accept backlog (Node's default is 511) is dropped by the
+  // kernel and retried by TCP after 1, 3, 7... seconds, which would measure the backlog size,
+  // not the proxy. So the ramp is as fast as the schedule asks, but no faster than the target
+  // (and the simulator behind it) accepts.
+  let pending = 0;
+  let wake = null;
   const runs = [];
   for (let i = 0; i < n; i++) {
     const due = t0 + (i * rampS * 1000) / n;
     const wait = due - performance.now();
     if (wait > 1) await sleep(wait);
+    while (pending >= spec.maxPending) await new Promise((resolve) => (wake = resolve));
     started++;
+    pending++;
+    let counted = true;
+    const settlePending = () => {
+      if (!counted) return;
+      counted = false;
+      pending--;
+      wake?.();
+      wake = null;
+    };
     runs.push(
       streamOnce(pool, () => {
+        settlePending();
         open++;
-        if (open > peakOpen) peakOpen = open;
+        if (open > peakOpen) {
+          peakOpen = open;
+          peakOpenAt = (performance.now() - t0) / 1000;
+        }
       }).then((r) => {
+        settlePending();
         finished++;
         if (r.opened) open--;
         if (r.problem) tally(errors, r.problem);
@@ -239,6 +262,7 @@ async function slowStreams() {
       }),
     );
   }
+  const rampDoneS = (performance.now() - t0) / 1000;
   await Promise.all(runs);
   clearInterval(progress);
   const cpu = process.cpuUsage();
@@ -251,6 +275,8 @@ async function slowStreams() {
     failed: n - ok,
     errors,
     peakOpen,
+    peakOpenAtS: peakOpenAt,
+    rampDoneS,
     wallS,
     duration: summarize(duration.values()),
     ttfb: summarize(ttfb.values()),

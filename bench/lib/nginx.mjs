@@ -22,7 +22,11 @@ pid ${join(dir, 'nginx.pid')};
 error_log ${join(dir, 'error.log')} warn;
 
 events {
-  worker_connections ${Math.max(1024, nofile - 100)};
+  # Connection slots, not descriptors: with slots close to the file limit nginx starts closing
+  # fresh client connections ("reusing connections") before it runs out of descriptors. The
+  # descriptor limit is the real bound; nginx warns that this exceeds it, which is intended.
+  # Not larger still: nginx allocates every slot up front, which would inflate its idle RSS.
+  worker_connections ${nofile + 2048};
   multi_accept on;
 }
 

@@ -6,6 +6,8 @@ import { readFileSync, readdirSync, createWriteStream } from 'node:fs';
 import net from 'node:net';
 
 const children = new Set();
+// Set on Ctrl-C, so that a section racing with the cleanup cannot start another process.
+let stopping = false;
 
 /**
  * The hard limit on open files is the ceiling a child can raise its own limit to. Containers
@@ -23,6 +25,7 @@ export function hardNofileLimit() {
  * sampling and --cpu-prof need), not a wrapper's.
  */
 export function startChild(name, argv, { core, env = {}, nofile, logFile, stdout = 'log' } = {}) {
+  if (stopping) throw new Error('interrupted');
   const wrapped = [];
   if (nofile) wrapped.push('prlimit', `--nofile=${nofile}:${nofile}`, '--');
   if (core !== undefined) wrapped.push('taskset', '-c', String(core));
@@ -52,22 +55,36 @@ export function startChild(name, argv, { core, env = {}, nofile, logFile, stdout
   return record;
 }
 
-/** SIGTERM, then SIGKILL if the process has not gone after `graceMs`. */
-export async function stopChild(record, { signal = 'SIGTERM', graceMs = 5000 } = {}) {
-  if (!record || record.exited) return;
-  const gone = new Promise((resolve) => record.child.once('exit', resolve));
-  try {
-    process.kill(record.pid, signal);
-  } catch {
-    return;
-  }
-  const timer = setTimeout(() => {
+/** Registers a process spawned elsewhere (wrk under bash) so that cleanup reaches it too. */
+export function track(name, child) {
+  if (stopping) child.kill('SIGKILL');
+  const record = { name, child, pid: child.pid, exited: false, code: null, tail: [] };
+  children.add(record);
+  child.on('exit', (code, signal) => {
+    record.exited = true;
+    record.code = code ?? signal;
+    children.delete(record);
+  });
+  return record;
+}
+
+/** Signals a process and, for the last resort, its descendants (wrk under bash, nginx workers). */
+function signalTree(pid, signal, withDescendants) {
+  for (const p of withDescendants ? processTree(pid).reverse() : [pid]) {
     try {
-      process.kill(record.pid, 'SIGKILL');
+      process.kill(p, signal);
     } catch {
       // already gone
     }
-  }, graceMs);
+  }
+}
+
+/** SIGTERM, then SIGKILL (to it and its descendants) if it has not gone after `graceMs`. */
+export async function stopChild(record, { signal = 'SIGTERM', graceMs = 5000 } = {}) {
+  if (!record || record.exited) return;
+  const gone = new Promise((resolve) => record.child.once('exit', resolve));
+  signalTree(record.pid, signal, false);
+  const timer = setTimeout(() => signalTree(record.pid, 'SIGKILL', true), graceMs);
   await gone;
   clearTimeout(timer);
 }
@@ -78,13 +95,7 @@ export async function stopAll() {
 
 /** Synchronous last resort for process 'exit': only our own children, by pid. */
 function killAllNow() {
-  for (const c of children) {
-    try {
-      process.kill(c.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
+  for (const c of children) signalTree(c.pid, 'SIGKILL', true);
 }
 
 export function installCleanup(onInterrupt) {
@@ -97,6 +108,7 @@ export function installCleanup(onInterrupt) {
         process.exit(130);
       }
       interrupted = true;
+      stopping = true;
       process.stderr.write(`\n${signal}: stopping child processes...\n`);
       void Promise.resolve(onInterrupt?.())
         .catch(() => {})

@@ -7,6 +7,8 @@ const plusMs = (x) => (x === undefined || x === null || Number.isNaN(x) ? '-' : 
 const int = (x) => (x === undefined || x === null ? '-' : Math.round(x).toLocaleString('en-US'));
 const mb = (b) => (b ? (b / 1048576).toFixed(1) : '-');
 const pct = (x) => (x === undefined || x === null ? '-' : `${Math.round(x)}%`);
+// Floodgate's event loop over the window: mean utilisation and the longest single delay.
+const loop = (e) => (e ? `${Math.round(e.meanUtilization * 100)}%/${Math.round(e.maxDelayMs)}` : '-');
 const errorTotal = (e) => Object.values(e ?? {}).reduce((a, b) => a + b, 0);
 const errorText = (e) =>
   Object.entries(e ?? {})
@@ -20,18 +22,23 @@ function table(title, header, rows, notes = []) {
   return out.join('\n');
 }
 
+const flag = (r) => (r.disturbed ? ` (disturbed: other processes ${Math.round(r.cpu.foreign)}% CPU)` : '');
+
 function throughputTable(t) {
   const rows = [];
   for (const [target, runs] of Object.entries(t)) {
     for (const r of runs) {
-      rows.push([target, r.connections, int(r.rps), errorTotal(r.errors), pct(r.cpu.processes.proxy), pct(r.cpu.processes.simulator), pct(r.loadgenCpuPct), pct(r.cpu.cores['0']), pct(r.cpu.cores['1']), r.bottleneck]);
+      rows.push([target, r.connections, int(r.rps), errorTotal(r.errors), pct(r.cpu.processes.proxy), pct(r.cpu.processes.simulator), pct(r.loadgenCpuPct), pct(r.cpu.cores['0']), pct(r.cpu.cores['1']), loop(r.eventLoop), r.bottleneck + flag(r)]);
     }
   }
   return table(
     'Closed-loop throughput, non-streaming (wrk, 1 thread, keep-alive)',
-    ['target', 'conns', 'req/s', 'errors', 'proxy CPU', 'sim CPU', 'wrk CPU', 'core0', 'core1', 'bottleneck'],
+    ['target', 'conns', 'req/s', 'errors', 'proxy CPU', 'sim CPU', 'wrk CPU', 'core0', 'core1', 'loop busy/max ms', 'bottleneck'],
     rows,
-    ['CPU columns are percent of one core over the measured window.'],
+    [
+      'CPU columns are percent of one core over the measured window.',
+      "loop busy/max ms: Floodgate's event-loop utilisation and its longest event-loop delay in the window.",
+    ],
   );
 }
 
@@ -52,8 +59,9 @@ function openTables(o) {
         `${r.dropped}/${r.late}`,
         ms(r.sendLag?.p99),
         pct(r.cpu.processes.proxy),
+        loop(r.eventLoop),
         mb(r.proxyPeakRss),
-        r.bottleneck,
+        r.bottleneck + flag(r),
       ]);
       if (!byRate.has(r.rate)) byRate.set(r.rate, {});
       byRate.get(r.rate)[target] = r;
@@ -68,7 +76,7 @@ function openTables(o) {
   return (
     table(
       'Open-loop latency, non-streaming, fixed arrival rate (ms from each scheduled send time)',
-      ['target', 'rate', 'done/s', 'p50', 'p90', 'p99', 'max', 'errors', 'drop/late', 'send lag p99', 'proxy CPU', 'peak RSS MB', 'bottleneck'],
+      ['target', 'rate', 'done/s', 'p50', 'p90', 'p99', 'max', 'errors', 'drop/late', 'send lag p99', 'proxy CPU', 'loop busy/max ms', 'peak RSS MB', 'bottleneck'],
       rows,
       ['drop/late: sends skipped (over 20,000 in flight) / sends more than 10 ms behind schedule; both mean the generator, not the target, was short.'],
     ) + table('Added latency over direct (same run; difference of percentiles, ms)', ['rate', 'nginx +p50', 'nginx +p99', 'floodgate +p50', 'floodgate +p99'], added)
@@ -103,27 +111,44 @@ function memoryTable(m, open) {
 }
 
 function slowTable(s) {
-  const rows = Object.entries(s).map(([target, r]) => [
-    target,
-    int(r.n),
-    int(r.ok),
-    int(r.failed),
-    int(r.peakOpen),
-    ms(r.ttfb?.p99),
-    ms(r.duration?.p50 / 1000),
-    ms(r.duration?.p99 / 1000),
-    mb(r.rssIdle),
-    mb(r.rssPeak),
-    r.rssPerStream ? (r.rssPerStream / 1024).toFixed(1) : '-',
-    pct(r.cpu.processes.proxy),
-    pct(r.cpu.processes.simulator),
-    pct(r.loadgenCpuPct),
-  ]);
+  const rows = [];
+  for (const [variant, targets] of Object.entries(s)) {
+    for (const [target, r] of Object.entries(targets)) {
+      rows.push([
+        `${variant} ${target}`,
+        `${1000 / Number(r.headers['x-sim-tps'])} ms`,
+        int(r.n),
+        int(r.ok),
+        int(r.failed),
+        int(r.peakOpen),
+        ms(r.rampDoneS),
+        ms(r.ttfb?.p99 / 1000),
+        ms(r.duration?.p50 / 1000),
+        ms(r.duration?.p99 / 1000),
+        mb(r.rssIdle),
+        mb(r.rssPeak),
+        mb(r.rssAfter),
+        r.heapAfterGcMB ?? '-',
+        r.eventLoop ? Math.round(r.eventLoop.maxDelayMs) : '-',
+        r.rssPerOpenStream ? (r.rssPerOpenStream / 1024).toFixed(1) : '-',
+        pct(r.cpu.processes.proxy),
+        pct(r.cpu.processes.simulator),
+        pct(r.loadgenCpuPct),
+        pct(r.cpu.cores['0']),
+      ]);
+    }
+  }
   return table(
-    'Many slow streams held open at once',
-    ['target', 'N', 'complete', 'failed', 'peak open', 'TTFB p99 ms', 'dur p50 s', 'dur p99 s', 'RSS idle', 'RSS peak', 'KB/stream', 'proxy CPU', 'sim CPU', 'gen CPU'],
+    'Many slow streams held open at once (50 content chunks each)',
+    ['variant target', 'chunk gap', 'N', 'complete', 'failed', 'peak open', 'ramp s', 'TTFB p99 s', 'dur p50 s', 'dur p99 s', 'RSS idle', 'RSS peak', 'RSS after', 'heap after GC', 'max loop delay ms', 'KB/open stream', 'proxy CPU', 'sim CPU', 'gen CPU', 'core0'],
     rows,
-    ['complete = status 200, every content chunk, ends with data: [DONE]. KB/stream = (peak - idle) / N. An undisturbed stream lasts ~5.1 s.'],
+    [
+      'complete = status 200, all 50 content chunks, ends with data: [DONE]. KB/open stream = (RSS peak - idle) / peak open.',
+      'An undisturbed stream lasts 5.1 s (paced) or 50.1 s (held); longer durations mean a CPU somewhere could not keep the pace.',
+      'ramp s: time to start all N; the generator never has more than 400 streams waiting for headers, so a slow acceptor slows the ramp.',
+      'CPU columns are averages over the whole run of that row, not its peak.',
+      "RSS after: 2 s after the last stream; heap after GC: Floodgate's live heap after a forced full collection (memory still held).",
+    ],
   );
 }
 
@@ -137,7 +162,7 @@ function errorsList(results) {
     for (const r of runs) add(`open ${target} ${r.rate}/s`, { ...r.errors, ...(r.unfinished ? { unfinished: r.unfinished } : {}), ...(r.dropped ? { dropped: r.dropped } : {}) });
   }
   for (const [target, r] of Object.entries(results.ttfb ?? {})) add(`ttfb ${target}`, r.errors);
-  for (const [target, r] of Object.entries(results.slow ?? {})) add(`slow ${target}`, r.errors);
+  for (const [variant, targets] of Object.entries(results.slow ?? {})) for (const [target, r] of Object.entries(targets)) add(`slow ${variant} ${target}`, r.errors);
   for (const f of results.failures) lines.push(`FAILURE ${f.section} ${f.target}: ${f.message}${f.log ? `\n    ${f.log.join('\n    ')}` : ''}`);
   return lines;
 }

@@ -1,5 +1,6 @@
 // The measurements. Each section starts one proxy at a time, runs its load levels against it,
 // stops it, and moves to the next target, so no idle proxy shares the machine with a busy one.
+import { readFileSync } from 'node:fs';
 import { runLoadgen, runWrk } from './drivers.mjs';
 import { MemorySampler, startCpuWindow } from './monitor.mjs';
 import { memoryOf, sleep } from './procs.mjs';
@@ -40,8 +41,10 @@ async function withTarget(ctx, section, name, body) {
         if (target.proxy?.exited) throw new Error(`${name} has exited (${target.proxy.code})`);
         const cpuDone = startCpuWindow({ proxy: target.proxy?.pid, simulator: ctx.sim.pid });
         const from = performance.now();
+        const fromWall = Date.now();
         const result = await fn();
         result.cpu = cpuDone();
+        if (target.probeFile) result.eventLoop = readProbe(target.probeFile, fromWall, Date.now());
         result.attempt = attempt;
         if (sampler) result.proxyPeakRss = sampler.peakBetween(from, performance.now());
         result.bottleneck = judgeBottleneck(target, result.cpu, result.loadgenCpuPct ?? 0);
@@ -68,6 +71,38 @@ async function withTarget(ctx, section, name, body) {
     const after = await target?.stop();
     if (after?.exit !== undefined || after?.log) ctx.results.failures.push({ section, target: name, message: `on stop: exit ${after.exit ?? 0}`, log: after.log });
   }
+}
+
+/** Live heap after a full collection once the load is over (see loop-probe.mjs). */
+async function heapAfterGc(target) {
+  try {
+    process.kill(target.proxy.pid, 'SIGUSR2');
+  } catch {
+    return undefined;
+  }
+  await sleep(1500);
+  const lines = readFileSync(target.probeFile, 'utf8').trim().split('\n');
+  const last = lines.map((l) => JSON.parse(l)).filter((l) => l.afterGc).at(-1);
+  return last ? Math.round(last.heapUsed / 1048576) : undefined;
+}
+
+/** Floodgate's own view of the window (see loop-probe.mjs): was its event loop busy or blocked? */
+function readProbe(file, from, to) {
+  let lines;
+  try {
+    lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  } catch {
+    return undefined;
+  }
+  const inside = lines.filter((l) => !l.afterGc && l.t > from + 1000 && l.t <= to);
+  if (inside.length === 0) return undefined;
+  return {
+    seconds: inside.length,
+    meanUtilization: Math.round((inside.reduce((a, l) => a + l.elu, 0) / inside.length) * 1000) / 1000,
+    worstSecondDelayP99Ms: Math.max(...inside.map((l) => l.delayP99)),
+    maxDelayMs: Math.max(...inside.map((l) => l.delayMax)),
+    maxHeapUsedMB: Math.round(Math.max(...inside.map((l) => l.heapUsed)) / 1048576),
+  };
 }
 
 function errorCount(errors) {
@@ -155,49 +190,55 @@ async function idleRss(sampler) {
 }
 
 export async function slowSection(ctx) {
-  const { n, rampS, targets } = ctx.plan.slow;
   const out = (ctx.results.slow = {});
-  const scenario = ctx.scenarios['sim-slow'];
+  for (const variant of ctx.plan.slow.variants) {
+    out[variant.name] = {};
+    for (const name of variant.targets) await slowRun(ctx, variant, name, out[variant.name]);
+  }
+}
+
+async function slowRun(ctx, variant, name, out) {
+  const { n, rampS } = ctx.plan.slow;
+  const scenario = ctx.scenarios[variant.model];
   const expectedChunks = Number(scenario.simHeaders['x-sim-tokens']);
-  for (const name of targets) {
-    await withTarget(ctx, 'slow', name, async (target, measure, sampler) => {
-      const request = requestFor(target, scenario, { stream: true });
-      const rssIdle = sampler ? await idleRss(sampler) : undefined;
-      let rssAtPeakOpen = 0;
-      let peakOpen = 0;
-      let lastReport = 0;
-      const spec = { mode: 'slow', ...request, n, rampS, expectedChunks, streamTimeoutS: 90 };
-      const r = await measure(
-        'slow streams',
-        () =>
+  const label = `slow-${variant.name}`;
+  await withTarget(ctx, label, name, async (target, measure, sampler) => {
+    const request = requestFor(target, scenario, { stream: true });
+    const rssIdle = sampler ? await idleRss(sampler) : undefined;
+    let lastReport = 0;
+    const spec = { mode: 'slow', ...request, n, rampS, expectedChunks, streamTimeoutS: 180, maxPending: 400 };
+    const r = await measure(
+      `${n} streams`,
+      () =>
         runLoadgen(ctx, spec, {
-          timeoutMs: (rampS + 180) * 1000,
+          timeoutMs: (rampS + 400) * 1000,
           onProgress: (p) => {
-            if (p.open >= peakOpen && sampler) {
-              peakOpen = p.open;
-              rssAtPeakOpen = sampler.current().rss;
-            }
-            if (p.elapsedS - lastReport >= 2) {
+            if (p.elapsedS - lastReport >= 5) {
               lastReport = p.elapsedS;
-              say(`[slow] ${name}: t=${p.elapsedS.toFixed(1)}s started ${p.started} open ${p.open} finished ${p.finished} ok ${p.ok}`);
+              say(`[${label}] ${name}: t=${p.elapsedS.toFixed(0)}s started ${p.started} open ${p.open} finished ${p.finished} ok ${p.ok}`);
             }
           },
         }),
-        // Once only: a second attempt would start from a process that already grew.
-        { attempts: 1 },
-      );
-      if (sampler) {
-        await sleep(2000);
-        r.rssIdle = rssIdle;
-        r.rssPeak = r.proxyPeakRss;
-        r.rssAtPeakOpen = rssAtPeakOpen;
-        r.rssAfter = sampler.current().rss;
-        r.rssPerStream = (r.rssPeak - rssIdle) / n;
-      }
-      out[name] = r;
-      say(`[slow] ${name}: ${r.ok}/${n} complete, ${r.failed} failed, peak open ${r.peakOpen}${sampler ? `, RSS ${mb(rssIdle)} -> ${mb(r.rssPeak)} MB (${kb(r.rssPerStream)} KB/stream)` : ''}`);
-    });
-  }
+      // Once only: a second attempt would start from a process that already grew.
+      { attempts: 1 },
+    );
+    r.variant = variant.name;
+    r.headers = scenario.simHeaders;
+    if (sampler) {
+      await sleep(2000);
+      r.rssIdle = rssIdle;
+      r.rssPeak = r.proxyPeakRss;
+      r.rssAfter = sampler.current().rss;
+      if (target.probeFile) r.heapAfterGcMB = await heapAfterGc(target);
+      r.rssPerStream = (r.rssPeak - rssIdle) / n;
+      r.rssPerOpenStream = (r.rssPeak - rssIdle) / Math.max(1, r.peakOpen);
+    }
+    out[name] = r;
+    say(
+      `[${label}] ${name}: ${r.ok}/${n} complete, ${r.failed} failed, peak open ${r.peakOpen}` +
+        (sampler ? `, RSS ${mb(rssIdle)} -> ${mb(r.rssPeak)} MB (${kb(r.rssPerOpenStream)} KB per open stream)` : ''),
+    );
+  });
 }
 
 /** Floodgate's (and nginx's) memory with no load: measured on its own only if asked for. */

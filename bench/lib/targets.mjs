@@ -6,12 +6,14 @@
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { request } from 'undici';
 import { parse as parseYaml } from 'yaml';
 import { checkCompletion } from './check.mjs';
 import { startChild, stopChild, waitUntil } from './procs.mjs';
 import { writeNginxConfig } from './nginx.mjs';
 
+const LOOP_PROBE = fileURLToPath(new URL('./loop-probe.mjs', import.meta.url));
 export const LOAD_CORE = 0;
 export const PROXY_CORE = 1;
 const PROMPT = [{ role: 'user', content: 'Tell me something about rivers.' }];
@@ -94,7 +96,9 @@ async function startNginx(ctx) {
         // no log written
       }
       rmSync(dir, { recursive: true, force: true });
-      return errors ? { log: errors.split('\n').slice(-20) } : {};
+      // Warnings (such as worker_connections above the file limit, on purpose) are not failures.
+      const serious = errors.split('\n').filter((line) => /\[(error|crit|alert|emerg)\]/.test(line));
+      return serious.length ? { log: [`${serious.length} error lines in nginx's log, the last:`, ...serious.slice(-5)] } : {};
     },
   };
 }
@@ -102,18 +106,20 @@ async function startNginx(ctx) {
 async function startFloodgate(ctx, label) {
   const configPath = join(ctx.logDir, 'floodgate.bench.yaml');
   writeFileSync(configPath, ctx.configText);
-  const nodeArgs = [];
+  const probeFile = join(ctx.logDir, `probe-${label}.jsonl`);
+  const nodeArgs = ['--expose-gc', '--import', pathToFileURL(LOOP_PROBE).href];
   if (ctx.opts.profile) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${ctx.profileDir}`, `--cpu-prof-name=floodgate-${label}.cpuprofile`);
   const record = startChild(
     'floodgate',
     ['node', ...nodeArgs, ctx.opts.gatewayEntry, 'serve', '--config', configPath, '--host', '127.0.0.1', '--port', String(ctx.ports.floodgate)],
-    { core: PROXY_CORE, nofile: ctx.nofile, env: { LOG_LEVEL: 'warn' }, logFile: join(ctx.logDir, `floodgate-${label}.log`) },
+    { core: PROXY_CORE, nofile: ctx.nofile, env: { LOG_LEVEL: 'warn', FLOODGATE_BENCH_PROBE: probeFile }, logFile: join(ctx.logDir, `floodgate-${label}.log`) },
   );
   await waitUntil(record, () => answersChat(ctx.ports.floodgate, 'sim-chat'));
   return {
     name: 'floodgate',
     port: ctx.ports.floodgate,
     proxy: record,
+    probeFile,
     stop: async () => {
       // SIGTERM drains (shutdown_grace_ms in the bench config) and exits, which is also what
       // makes --cpu-prof write its profile.
