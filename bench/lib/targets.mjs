@@ -103,11 +103,19 @@ async function startNginx(ctx) {
   };
 }
 
+/** Node flags in package.json's start script (`node <flags> dist/main.js serve`). */
+function startFlags() {
+  const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8'));
+  const words = String(pkg.scripts?.start ?? '').split(/\s+/);
+  return words.slice(words.indexOf('node') + 1).filter((word) => word.startsWith('--'));
+}
+
 async function startFloodgate(ctx, label) {
   const configPath = join(ctx.logDir, 'floodgate.bench.yaml');
   writeFileSync(configPath, ctx.configText);
   const probeFile = join(ctx.logDir, `probe-${label}.jsonl`);
-  const nodeArgs = ['--expose-gc', '--import', pathToFileURL(LOOP_PROBE).href];
+  // The same V8 flags `npm start` uses (package.json), plus any given for an experiment.
+  const nodeArgs = [...startFlags(), ...(process.env.FLOODGATE_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), '--expose-gc', '--import', pathToFileURL(LOOP_PROBE).href];
   if (ctx.opts.profile) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${ctx.profileDir}`, `--cpu-prof-name=floodgate-${label}.cpuprofile`);
   const record = startChild(
     'floodgate',
