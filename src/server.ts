@@ -32,12 +32,17 @@ export async function startGateway(config: Config, logger: Logger, options: { pr
   const shutdown = (graceMs = config.server.shutdown_grace_ms): Promise<void> => {
     stopping ??= (async () => {
       app.lifecycle.ready = false;
+      const deadline = Date.now() + graceMs;
       const drained = await app.streams.drained(graceMs);
       if (!drained) {
         logger.warn({ open: app.streams.size }, 'shutdown deadline reached; ending open streams');
         app.streams.stopAll(shuttingDown());
       }
-      await app.fastify.close();
+      // Non-streaming requests still waiting on an upstream get what is left of the grace period.
+      const closed = app.fastify.close();
+      const timer = setTimeout(() => app.fastify.server.closeAllConnections(), Math.max(0, deadline - Date.now()));
+      await closed;
+      clearTimeout(timer);
       await registry.close();
     })();
     return stopping;
