@@ -98,6 +98,22 @@ describe('graceful shutdown on SIGTERM', () => {
     assert.equal(event.error.code, 'shutting_down');
     assert.equal(await exit, 0);
   });
+  test('a non-streaming request still waiting at the deadline is cut, so the process exits on time', async () => {
+    const { child, url, exit } = await startGatewayProcess(300);
+    const pending = request(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'stalled', messages: [{ role: 'user', content: 'hi' }] }),
+    }).then(
+      (res) => res.body.text().then(() => 'answered'),
+      () => 'cut',
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    child.kill('SIGTERM');
+    assert.equal(await exit, 0);
+    // Had shutdown waited for the upstream, the request would have been answered after 30 s.
+    assert.equal(await pending, 'cut');
+  });
 });
 
 describe('client disconnect', () => {
