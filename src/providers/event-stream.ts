@@ -6,7 +6,7 @@ import { GatewayError } from '../core/errors.js';
 import type { ChatCompletionChunk } from '../core/openai-types.js';
 import { SSEDecoder, type SSEEvent } from './sse.js';
 import type { ChunkSink, ChunkStream } from './types.js';
-import { fromTransportError } from './upstream-errors.js';
+import { fromTransportError, malformedUpstream } from './upstream-errors.js';
 
 /** What an event meant: chunks were emitted, or the upstream said the stream is complete. */
 export type EventOutcome = 'more' | 'done';
@@ -14,11 +14,15 @@ export type EventOutcome = 'more' | 'done';
 /** Maps one event; throws a GatewayError for in-band errors or malformed data. */
 export type EventHandler = (event: SSEEvent, emit: (chunk: ChatCompletionChunk) => void) => EventOutcome;
 
+/** An upstream that never ends its event must not grow our memory without bound. */
+const MAX_EVENT_BYTES = 16 * 1024 * 1024;
+
 export function sseChunkStream(body: Readable, deployment: string, onEvent: EventHandler): ChunkStream {
   const decoder = new SSEDecoder();
   let sink: ChunkSink | undefined;
   let done = false;
   let finished = false;
+  let bytesSinceEvent = 0;
 
   const fail = (error: unknown): void => {
     if (finished) return;
@@ -36,7 +40,10 @@ export function sseChunkStream(body: Readable, deployment: string, onEvent: Even
       body.on('data', (bytes: Buffer) => {
         if (done || finished) return; // keep draining after [DONE] so the connection is reused
         try {
-          for (const event of decoder.push(bytes)) {
+          const events = decoder.push(bytes);
+          bytesSinceEvent = events.length > 0 ? 0 : bytesSinceEvent + bytes.length;
+          if (bytesSinceEvent > MAX_EVENT_BYTES) throw malformedUpstream(deployment, 'a stream event larger than 16 MiB');
+          for (const event of events) {
             if (onEvent(event, emit) === 'done') {
               done = true;
               break;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { SSEDecoder, parseSSE, type SSEEvent } from './sse.js';
+import { SSEDecoder, type SSEEvent } from './sse.js';
 
 const encoder = new TextEncoder();
 
@@ -172,38 +172,6 @@ test('a long line arriving in many small chunks', () => {
   const chunks: Uint8Array[] = [];
   for (let i = 0; i < all.length; i += 97) chunks.push(all.subarray(i, i + 97));
   assert.deepEqual(decodeChunks(chunks), [ev(payload)]);
-});
-
-test('parseSSE yields events across chunks and returns the source on early exit', async () => {
-  let returned = false;
-  const source: AsyncIterable<Uint8Array> = {
-    [Symbol.asyncIterator]() {
-      const chunks = [bytes('data: a\n'), bytes('\ndata: b\n\n'), bytes('data: c\n\n')];
-      let i = 0;
-      return {
-        next: () => {
-          const chunk = chunks[i++];
-          return Promise.resolve(
-            chunk === undefined ? { done: true as const, value: undefined } : { done: false as const, value: chunk },
-          );
-        },
-        return: () => {
-          returned = true;
-          return Promise.resolve({ done: true as const, value: undefined });
-        },
-      };
-    },
-  };
-  const all: SSEEvent[] = [];
-  for await (const event of parseSSE(source)) all.push(event);
-  assert.deepEqual(all, [ev('a'), ev('b'), ev('c')]);
-  assert.equal(returned, false);
-
-  for await (const event of parseSSE(source)) {
-    assert.deepEqual(event, ev('a'));
-    break;
-  }
-  assert.equal(returned, true);
 });
 
 // --- properties -------------------------------------------------------------------------------

@@ -188,18 +188,3 @@ export class SSEDecoder {
     this.inEvent = false;
   }
 }
-
-/**
- * Yields the events of a byte stream (e.g. an undici response body). Stopping early (break,
- * return, throw in the consumer) returns the source iterator, which lets it release the upstream
- * connection.
- */
-export async function* parseSSE(body: AsyncIterable<Uint8Array>): AsyncGenerator<SSEEvent> {
-  const decoder = new SSEDecoder();
-  for await (const chunk of body) {
-    const events = decoder.push(chunk);
-    for (const event of events) yield event;
-  }
-  const rest = decoder.end();
-  for (const event of rest) yield event;
-}
