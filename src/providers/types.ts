@@ -2,6 +2,7 @@
 // calls `chat` for streaming and non-streaming alike and gets back either a whole completion or a
 // stream of chunks, always in OpenAI's canonical shapes (core/openai-types.ts).
 import type { Dispatcher } from 'undici';
+import type { CancelSignal } from '../core/cancel.js';
 import type {
   ChatCompletion,
   ChatCompletionChunk,
@@ -12,7 +13,7 @@ import type {
 
 export interface CallContext {
   /** Aborted when the client disconnects or a deadline passes; adapters must pass it to the socket. */
-  signal: AbortSignal;
+  signal: CancelSignal;
   requestId: string;
 }
 
