@@ -10,12 +10,11 @@ import type { Metrics } from './observability/metrics.js';
 import type { ModelCatalog } from './router/catalog.js';
 import { parseJsonBody } from './http/json-body.js';
 import { toGatewayError } from './http/error-reply.js';
-import { StreamTracker } from './http/sse.js';
 import { chatRoutes } from './http/chat.js';
 import { embeddingRoutes } from './http/embeddings.js';
 import { modelRoutes } from './http/models.js';
 import { healthRoutes, type Lifecycle } from './http/health.js';
-import './http/context.js';
+import { InFlight } from './http/context.js';
 
 export interface AppDeps {
   server: ServerConfig;
@@ -27,7 +26,7 @@ export interface AppDeps {
 export interface App {
   fastify: FastifyInstance;
   lifecycle: Lifecycle;
-  streams: StreamTracker;
+  inflight: InFlight;
 }
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -36,7 +35,7 @@ const OPERATIONAL_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 export function buildApp(deps: AppDeps): App {
   const { server, metrics } = deps;
   const lifecycle: Lifecycle = { ready: true };
-  const streams = new StreamTracker();
+  const inflight = new InFlight();
 
   const fastify = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
@@ -80,7 +79,7 @@ export function buildApp(deps: AppDeps): App {
         request.log.info({ method: request.method, route, status, model, ms: Math.round(seconds * 1000), aborted: !reply.raw.writableFinished }, 'request');
       }
     });
-    if (!lifecycle.ready && !OPERATIONAL_PATHS.has(request.url)) {
+    if (!lifecycle.ready && !OPERATIONAL_PATHS.has(route)) {
       reply.header('connection', 'close');
       done(shuttingDown());
       return;
@@ -106,11 +105,11 @@ export function buildApp(deps: AppDeps): App {
     return reply.code(404).send(failure.toBody());
   });
 
-  const pipeline = { catalog: deps.catalog, metrics };
+  const pipeline = { catalog: deps.catalog, metrics, inflight };
   healthRoutes(fastify, lifecycle, metrics);
   modelRoutes(fastify, deps.catalog);
-  chatRoutes(fastify, { ...pipeline, streams, maxMessages: server.max_messages });
+  chatRoutes(fastify, { ...pipeline, maxMessages: server.max_messages });
   embeddingRoutes(fastify, pipeline);
 
-  return { fastify, lifecycle, streams };
+  return { fastify, lifecycle, inflight };
 }

@@ -8,6 +8,8 @@ import { simulatedConfig } from './config/simulated.js';
 import { createLogger, describeError } from './observability/logger.js';
 import { startGateway } from './server.js';
 
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
 async function main(argv: string[]): Promise<void> {
   // The simulator parses its own options (it is also usable without the gateway's).
   if (argv[0] === 'simulate') {
@@ -43,10 +45,13 @@ async function serve(args: CliArgs): Promise<void> {
     }
   }
   // Precedence: command line, then HOST/PORT, then the file, then 127.0.0.1:8080.
-  config.server.host = args.host ?? env.HOST ?? config.server.host;
+  // Empty values count as unset: an empty host would silently listen on every interface.
+  config.server.host = args.host || env.HOST || config.server.host;
   config.server.port = args.port ?? (env.PORT ? parsePort(env.PORT, 'PORT') : config.server.port);
 
-  const logger = createLogger(env.LOG_LEVEL ?? config.server.log_level);
+  const level = env.LOG_LEVEL || config.server.log_level;
+  if (!LOG_LEVELS.includes(level)) throw new UsageError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
+  const logger = createLogger(level);
   const gateway = await startGateway(config, logger);
   printBanner(config, gateway.url);
 

@@ -7,13 +7,17 @@ import { Metrics } from './observability/metrics.js';
 import { ProviderRegistry } from './providers/registry.js';
 import { ModelCatalog } from './router/catalog.js';
 
+/** Time given to cancelled responses to reach their clients before sockets are closed. */
+const FLUSH_MS = 1000;
+
 export interface Gateway {
   app: App;
   /** e.g. http://127.0.0.1:8080 */
   url: string;
   /**
-   * Graceful stop: readiness turns false and new requests get 503 at once; open streams may
-   * finish until the deadline, then end with an error event; then sockets and pools close.
+   * Graceful stop: readiness turns false and new requests get 503 at once; open requests and
+   * streams may finish until the deadline, then are cancelled with a 503 or a last error event;
+   * then sockets and pools close.
    */
   shutdown(graceMs?: number): Promise<void>;
 }
@@ -32,15 +36,15 @@ export async function startGateway(config: Config, logger: Logger, options: { pr
   const shutdown = (graceMs = config.server.shutdown_grace_ms): Promise<void> => {
     stopping ??= (async () => {
       app.lifecycle.ready = false;
-      const deadline = Date.now() + graceMs;
-      const drained = await app.streams.drained(graceMs);
-      if (!drained) {
-        logger.warn({ open: app.streams.size }, 'shutdown deadline reached; ending open streams');
-        app.streams.stopAll(shuttingDown());
+      if (!(await app.inflight.drained(graceMs))) {
+        logger.warn({ open: app.inflight.size }, 'shutdown deadline reached; cancelling what is still open');
+        // Waiting calls answer 503, open streams end with a shutting_down error event.
+        app.inflight.cancelAll(shuttingDown());
+        await app.inflight.drained(FLUSH_MS);
       }
-      // Non-streaming requests still waiting on an upstream get what is left of the grace period.
+      // Whatever is still open after the flush (a client that stopped reading) is cut.
       const closed = app.fastify.close();
-      const timer = setTimeout(() => app.fastify.server.closeAllConnections(), Math.max(0, deadline - Date.now()));
+      const timer = setTimeout(() => app.fastify.server.closeAllConnections(), FLUSH_MS);
       await closed;
       clearTimeout(timer);
       await registry.close();

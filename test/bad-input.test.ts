@@ -132,6 +132,24 @@ describe('schema violations name the param', () => {
 });
 
 describe('accepted as OpenAI-compatible servers do', () => {
+  test('every tool_choice form OpenAI defines passes validation, and custom tools are accepted', async () => {
+    const tools = [{ type: 'function', function: { name: 'f', parameters: { type: 'object', properties: {} } } }];
+    for (const tool_choice of ['auto', 'none', 'required', { type: 'function', function: { name: 'f' } }, { type: 'allowed_tools', allowed_tools: { mode: 'auto', tools: [{ type: 'function', function: { name: 'f' } }] } }]) {
+      // Passed on means the upstream answered (it may still refuse a form it does not support).
+      const reply = await chat({ model: 'sim-chat', messages: [{ role: 'user', content: 'x' }], tools, tool_choice });
+      assert.ok(reply.status === 200 || reply.headers['x-floodgate-deployment'], `${JSON.stringify(tool_choice)}: ${reply.text}`);
+    }
+    const custom = await chat({ model: 'sim-chat', messages: [{ role: 'user', content: 'x' }], tools: [{ type: 'custom', custom: { name: 'grammar_tool' } }] });
+    assert.ok(custom.status === 200 || custom.headers['x-floodgate-deployment'], custom.text);
+  });
+
+  test('a body that is not an object says so, instead of naming a null param', async () => {
+    const reply = await post('/v1/chat/completions', '', {});
+    assert.equal(reply.status, 400);
+    assertEnvelope(reply);
+    assert.match(reply.json.error.message, /JSON object|empty/);
+  });
+
   test('unknown fields, top-level and nested, are accepted and passed on', async () => {
     const reply = await chat({ model: 'sim-chat', messages: [{ role: 'user', content: 'x', vendor_hint: 1 }], top_k: 40, repetition_penalty: 1.1 });
     assert.equal(reply.status, 200, reply.text);

@@ -91,10 +91,13 @@ describe('chat completions through the openai SDK', () => {
 
   test('streaming without include_usage carries no usage at all, as OpenAI does', async () => {
     const stream = await client.chat.completions.create({ model: 'sim-chat', messages: [{ role: 'user', content: 'Hi' }], stream: true });
+    let chunks = 0;
     for await (const chunk of stream) {
+      chunks++;
       assert.equal(chunk.usage, undefined);
       assert.ok(chunk.choices.length > 0, 'no usage-only chunk');
     }
+    assert.ok(chunks > 3);
   });
 
   const weatherTool: OpenAI.ChatCompletionTool = {

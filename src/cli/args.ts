@@ -18,7 +18,9 @@ OPENAI_API_KEY, MISTRAL_API_KEY, GROQ_API_KEY, OPENROUTER_API_KEY, OLLAMA_BASE_U
 export class UsageError extends Error {}
 
 export function parseCli(argv: string[]): CliArgs {
-  const { values, positionals } = parseArgs({
+  let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
+  try {
+    parsed = parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
@@ -27,7 +29,12 @@ export function parseCli(argv: string[]): CliArgs {
       port: { type: 'string', short: 'p' },
       help: { type: 'boolean', short: 'h' },
     },
-  }).valueOf() as { values: Record<string, string | boolean | undefined>; positionals: string[] };
+    }) as typeof parsed;
+  } catch (error) {
+    // Node's messages here are clear ("Unknown option '--prot'"); only the exit path changes.
+    throw new UsageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
   if (values.help) return { command: 'help' };
   const command = positionals[0] ?? 'serve';
   if (command !== 'serve') throw new UsageError(`unknown command "${command}"`);
@@ -39,7 +46,7 @@ export function parseCli(argv: string[]): CliArgs {
 }
 
 export function parsePort(text: string, source: string): number {
-  const port = Number(text);
+  const port = text.trim() === '' ? NaN : Number(text);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError(`${source} must be a port number, got "${text}"`);
   return port;
 }

@@ -101,3 +101,20 @@ test('the CLI exits non-zero with a readable message on a bad file', () => {
   assert.match(run.stderr, /providers\.x\.base_url:/);
   assert.ok(!run.stderr.includes('    at '), 'no stack trace');
 });
+
+test('self-hosted servers are configured by URL alone, and must name their models', () => {
+  const config = configFromEnvironment({ VLLM_BASE_URL: 'http://gpu-box:8000', VLLM_MODEL: 'Qwen/Qwen2.5-7B-Instruct' })!;
+  assert.equal(config.providers.get('vllm')!.baseUrl, 'http://gpu-box:8000/v1');
+  assert.equal(config.providers.get('vllm')!.apiKey, undefined);
+  assert.ok(config.models.has('Qwen/Qwen2.5-7B-Instruct'));
+  assert.match(problems(() => configFromEnvironment({ VLLM_BASE_URL: 'http://gpu-box:8000' }))[0]!, /VLLM_BASE_URL: set VLLM_MODEL/);
+});
+
+test('the CLI exits 2 with usage on an unknown option or an empty port', () => {
+  for (const args of [['serve', '--prot', '80'], ['serve', '--port', '']]) {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(run.status, 2, run.stderr);
+    assert.match(run.stderr, /Usage:/);
+    assert.ok(!run.stderr.includes('    at '), 'no stack trace');
+  }
+});

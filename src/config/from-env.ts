@@ -1,7 +1,7 @@
 // With no config file, Floodgate configures itself from well-known provider variables. Every
 // OpenAI-compatible service is just a base URL, a key and model names, so this table is the whole job.
 import type { Config } from './config.js';
-import { resolveConfig } from './config.js';
+import { ConfigError, resolveConfig } from './config.js';
 import { validateRaw } from './load.js';
 
 type Env = Record<string, string | undefined>;
@@ -56,7 +56,8 @@ export function configFromEnvironment(env: Env): Config | null {
   for (const known of KNOWN) {
     const key = known.keyVar ? env[known.keyVar] : undefined;
     const url = (known.urlVar ? env[known.urlVar] : undefined) ?? known.defaultUrl;
-    const configured = known.keyVar ? Boolean(key) && (known.urlVar === undefined || known.defaultUrl !== undefined || Boolean(env[known.urlVar])) : Boolean(known.urlVar && env[known.urlVar]);
+    // Hosted services are switched on by their key; self-hosted servers by their URL (a key is optional).
+    const configured = known.defaultUrl !== undefined ? Boolean(key) : Boolean(known.urlVar && env[known.urlVar]);
     if (!configured || !url) continue;
     used.push(...[known.keyVar, known.urlVar].filter((v): v is string => Boolean(v && env[v])));
     providers[known.name] = { base_url: withV1(url, known.name), ...(key ? { api_key: key } : {}) };
@@ -64,6 +65,9 @@ export function configFromEnvironment(env: Env): Config | null {
     // A variable such as OLLAMA_MODEL=qwen2.5,llama3.2 names the models to offer instead of the defaults.
     const named = env[known.modelVar]?.split(',').map((s) => s.trim()).filter(Boolean);
     const offered = named && named.length > 0 ? named.map((id) => ({ id, context_length: 8192 })) : known.models;
+    if (offered.length === 0) {
+      throw new ConfigError([`${known.urlVar ?? known.keyVar}: set ${known.modelVar} to the name(s) of the model(s) this server serves, comma-separated`]);
+    }
     for (const model of offered) {
       const publicName = models[model.id] ? `${known.name}/${model.id}` : model.id;
       const deployment = `${known.name}:${model.id}`;

@@ -50,9 +50,6 @@ export class GatewayError extends Error {
   }
 }
 
-export const invalidRequest = (message: string, param: string | null = null, code = 'invalid_request'): GatewayError =>
-  new GatewayError(message, { status: 400, type: 'invalid_request_error', code, param });
-
 export const modelNotFound = (model: string): GatewayError =>
   new GatewayError(`The model '${model}' does not exist or you do not have access to it.`, {
     status: 404,
@@ -60,9 +57,6 @@ export const modelNotFound = (model: string): GatewayError =>
     code: 'model_not_found',
     param: 'model',
   });
-
-export const notFound = (message: string): GatewayError =>
-  new GatewayError(message, { status: 404, type: 'invalid_request_error', code: 'not_found' });
 
 export const shuttingDown = (): GatewayError =>
   new GatewayError('The server is shutting down; retry on another instance.', {

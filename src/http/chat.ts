@@ -3,17 +3,17 @@ import type { FastifyInstance } from 'fastify';
 import type { ChatCompletionRequest } from '../core/openai-types.js';
 import { runChat, type PipelineDeps } from '../pipeline/chat.js';
 import { chatCompletionSchema } from './schemas.js';
-import { requestContext } from './context.js';
-import { streamToClient, type StreamTracker } from './sse.js';
+import { requestContext, type InFlight } from './context.js';
+import { streamToClient } from './sse.js';
 import { DEPLOYMENT_HEADER } from './headers.js';
 
-export function chatRoutes(app: FastifyInstance, deps: PipelineDeps & { streams: StreamTracker; maxMessages: number }): void {
+export function chatRoutes(app: FastifyInstance, deps: PipelineDeps & { inflight: InFlight; maxMessages: number }): void {
   app.post<{ Body: ChatCompletionRequest }>(
     '/v1/chat/completions',
     { schema: { body: chatCompletionSchema({ maxMessages: deps.maxMessages }) } },
     async (request, reply) => {
       request.routeModel = request.body.model;
-      const ctx = requestContext(request, reply);
+      const ctx = requestContext(request, reply, deps.inflight);
       const answer = await runChat(deps, request.body, ctx);
       reply.header(DEPLOYMENT_HEADER, answer.deployment);
       if (answer.kind === 'completion') return answer.completion;
@@ -21,7 +21,7 @@ export function chatRoutes(app: FastifyInstance, deps: PipelineDeps & { streams:
       const headers = { 'x-request-id': request.id, [DEPLOYMENT_HEADER]: answer.deployment };
       let open = false;
       try {
-        const result = await streamToClient(reply.raw, answer.chunks, headers, deps.streams, () => {
+        const result = await streamToClient(reply.raw, answer.chunks, headers, () => {
           reply.hijack();
           open = true;
           deps.metrics.openStreams.inc();

@@ -4,11 +4,40 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CancelSignal } from '../core/cancel.js';
 import type { RequestContext } from '../pipeline/chat.js';
 
+/**
+ * The requests being answered, so shutdown can wait for them and, at its deadline, cancel the
+ * rest with a reason the client sees (a 503, or a stream's last error event).
+ */
+export class InFlight {
+  private readonly signals = new Set<CancelSignal>();
+
+  get size(): number {
+    return this.signals.size;
+  }
+
+  add(signal: CancelSignal): () => void {
+    this.signals.add(signal);
+    return () => this.signals.delete(signal);
+  }
+
+  cancelAll(reason: unknown): void {
+    for (const signal of this.signals) signal.abort(reason);
+  }
+
+  async drained(deadlineMs: number): Promise<boolean> {
+    const until = Date.now() + deadlineMs;
+    while (this.signals.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    return this.signals.size === 0;
+  }
+}
+
 /** The upstream call is aborted the moment the client's connection closes before we finished. */
-export function requestContext(request: FastifyRequest, reply: FastifyReply): RequestContext {
+export function requestContext(request: FastifyRequest, reply: FastifyReply, inflight: InFlight): RequestContext {
   const signal = new CancelSignal();
   const res = reply.raw;
+  const untrack = inflight.add(signal);
   res.once('close', () => {
+    untrack();
     if (!res.writableFinished) signal.abort();
   });
   return { signal, requestId: request.id, receivedAt: request.receivedAt };

@@ -4,13 +4,13 @@ import type { EmbeddingRequest } from '../core/openai-types.js';
 import type { PipelineDeps } from '../pipeline/chat.js';
 import { runEmbeddings } from '../pipeline/embeddings.js';
 import { embeddingSchema } from './schemas.js';
-import { requestContext } from './context.js';
+import { requestContext, type InFlight } from './context.js';
 import { DEPLOYMENT_HEADER } from './headers.js';
 
-export function embeddingRoutes(app: FastifyInstance, deps: PipelineDeps): void {
+export function embeddingRoutes(app: FastifyInstance, deps: PipelineDeps & { inflight: InFlight }): void {
   app.post<{ Body: EmbeddingRequest }>('/v1/embeddings', { schema: { body: embeddingSchema() } }, async (request, reply) => {
     request.routeModel = request.body.model;
-    const { deployment, response } = await runEmbeddings(deps, request.body, requestContext(request, reply));
+    const { deployment, response } = await runEmbeddings(deps, request.body, requestContext(request, reply, deps.inflight));
     reply.header(DEPLOYMENT_HEADER, deployment);
     return response;
   });

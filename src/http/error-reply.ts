@@ -52,6 +52,9 @@ function fromValidation(errors: AjvError[]): GatewayError {
   const first = atDeepest[0]!;
   const missing = first.keyword === 'required' ? String(first.params.missingProperty) : undefined;
   const param = toParamPath(first.instancePath, missing) || null;
+  if (param === null) {
+    return new GatewayError('The request body must be a JSON object.', { status: 400, type: 'invalid_request_error', code: 'invalid_json' });
+  }
   let message: string;
   switch (first.keyword) {
     case 'required':

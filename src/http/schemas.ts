@@ -24,16 +24,21 @@ const contentPart = {
 
 const toolCall = {
   type: 'object',
-  required: ['id', 'type', 'function'],
+  required: ['id', 'type'],
   properties: {
     id: { type: 'string' },
-    type: { type: 'string', enum: ['function'] },
+    type: { type: 'string', enum: ['function', 'custom'] },
     function: {
       type: 'object',
       required: ['name', 'arguments'],
       properties: { name: { type: 'string' }, arguments: { type: 'string' } },
     },
+    custom: { type: 'object', required: ['name', 'input'], properties: { name: { type: 'string' }, input: { type: 'string' } } },
   },
+  allOf: [
+    { if: { required: ['type'], properties: { type: { const: 'function' } } }, then: { required: ['function'] } },
+    { if: { required: ['type'], properties: { type: { const: 'custom' } } }, then: { required: ['custom'] } },
+  ],
 };
 
 const message = {
@@ -54,9 +59,14 @@ const message = {
 
 const tool = {
   type: 'object',
-  required: ['type', 'function'],
+  required: ['type'],
+  allOf: [
+    { if: { required: ['type'], properties: { type: { const: 'function' } } }, then: { required: ['function'] } },
+    { if: { required: ['type'], properties: { type: { const: 'custom' } } }, then: { required: ['custom'] } },
+  ],
   properties: {
-    type: { type: 'string', enum: ['function'] },
+    type: { type: 'string', enum: ['function', 'custom'] },
+    custom: { type: 'object', required: ['name'], properties: { name: { type: 'string' }, description: { type: 'string' } } },
     function: {
       type: 'object',
       required: ['name'],
@@ -102,7 +112,21 @@ export function chatCompletionSchema(limits: { maxMessages: number }): Record<st
       tool_choice: {
         anyOf: [
           { type: 'string', enum: ['none', 'auto', 'required'] },
-          { type: 'object', required: ['type', 'function'], properties: { type: { const: 'function' }, function: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } } },
+          {
+            type: 'object',
+            required: ['type'],
+            properties: {
+              type: { type: 'string', enum: ['function', 'custom', 'allowed_tools'] },
+              function: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } },
+              custom: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } },
+              allowed_tools: { type: 'object', required: ['mode', 'tools'], properties: { mode: { type: 'string', enum: ['auto', 'required'] }, tools: { type: 'array' } } },
+            },
+            allOf: [
+              { if: { required: ['type'], properties: { type: { const: 'function' } } }, then: { required: ['function'] } },
+              { if: { required: ['type'], properties: { type: { const: 'custom' } } }, then: { required: ['custom'] } },
+              { if: { required: ['type'], properties: { type: { const: 'allowed_tools' } } }, then: { required: ['allowed_tools'] } },
+            ],
+          },
         ],
       },
       parallel_tool_calls: { type: 'boolean' },

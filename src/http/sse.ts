@@ -6,30 +6,6 @@ import { clientClosed, type GatewayError } from '../core/errors.js';
 import type { ChunkSink, ChunkStream } from '../providers/types.js';
 import { toGatewayError } from './error-reply.js';
 
-/** The open streams, so shutdown can wait for them and end the stragglers honestly. */
-export class StreamTracker {
-  private readonly open = new Set<(reason: GatewayError) => void>();
-
-  get size(): number {
-    return this.open.size;
-  }
-
-  add(stop: (reason: GatewayError) => void): () => void {
-    this.open.add(stop);
-    return () => this.open.delete(stop);
-  }
-
-  stopAll(reason: GatewayError): void {
-    for (const stop of this.open) stop(reason);
-  }
-
-  async drained(deadlineMs: number): Promise<boolean> {
-    const until = Date.now() + deadlineMs;
-    while (this.open.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-    return this.open.size === 0;
-  }
-}
-
 export interface StreamResult {
   /** How the stream ended: complete ([DONE] sent), failed (error event sent) or the client left. */
   end: 'complete' | 'failed' | 'client_closed';
@@ -53,7 +29,6 @@ export function streamToClient(
   res: ServerResponse,
   stream: ChunkStream,
   headers: Record<string, string>,
-  tracker: StreamTracker,
   onFirstByte: () => void,
 ): Promise<StreamResult> {
   return new Promise<StreamResult>((resolve, reject) => {
@@ -62,8 +37,8 @@ export function streamToClient(
     const finish = (result: StreamResult | { reject: unknown }): void => {
       if (settled) return;
       settled = true;
-      untrack();
       res.off('close', onClose);
+      res.off('drain', resume);
       if ('reject' in result) reject(result.reject);
       else resolve(result);
     };
@@ -72,12 +47,19 @@ export function streamToClient(
       onFirstByte();
       res.writeHead(200, { ...SSE_HEADERS, ...headers });
     };
-    const resume = (): void => stream.resume();
+    // One drain listener at most: a single upstream read can carry many events, and each write
+    // past the buffer would otherwise add another.
+    let waitingForDrain = false;
+    const resume = (): void => {
+      waitingForDrain = false;
+      stream.resume();
+    };
     const sink: ChunkSink = {
       chunk(chunk) {
         if (settled) return;
         if (!started) start();
-        if (!res.write(`data: ${JSON.stringify(chunk)}\n\n`)) {
+        if (!res.write(`data: ${JSON.stringify(chunk)}\n\n`) && !waitingForDrain) {
+          waitingForDrain = true;
           stream.pause();
           res.once('drain', resume);
         }
@@ -103,11 +85,7 @@ export function streamToClient(
       finish(started ? { end: 'client_closed' } : { reject: clientClosed() });
     };
     res.once('close', onClose);
-    // Shutdown's deadline: stop reading and end the stream with the reason as its last event.
-    const untrack = tracker.add((reason) => {
-      stream.cancel();
-      sink.error(reason);
-    });
+    // Shutdown's deadline arrives as a cancelled upstream call: its reason becomes the last event.
     stream.pipe(sink);
   });
 }

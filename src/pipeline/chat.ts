@@ -2,7 +2,7 @@
 // only difference is whether the upstream's answer arrives whole or as chunks, and both are
 // renamed to the public model, metered, and handed back to http/ in canonical OpenAI shapes.
 import type { ChatCompletion, ChatCompletionRequest } from '../core/openai-types.js';
-import { GatewayError, modelNotFound } from '../core/errors.js';
+import { GatewayError, isAbort, modelNotFound } from '../core/errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ModelCatalog, RoutedModel } from '../router/catalog.js';
 import type { CallContext, ChunkStream } from '../providers/types.js';
@@ -51,11 +51,6 @@ export function resolveModel(catalog: ModelCatalog, id: string, want: 'chat' | '
       status: 400, type: 'invalid_request_error', code: 'model_not_supported', param: 'model',
     });
   }
-  if (model.targets.length === 0) {
-    throw new GatewayError(`The model '${id}' has no deployment that can serve it.`, {
-      status: 503, type: 'service_unavailable', code: 'no_deployment', retryable: true,
-    });
-  }
   return model;
 }
 
@@ -63,11 +58,11 @@ export function resolveModel(catalog: ModelCatalog, id: string, want: 'chat' | '
 export function recordUpstreamOutcome(metrics: Metrics, deployment: string, error?: unknown): void {
   if (error === undefined) {
     metrics.upstreamRequests.inc({ deployment, outcome: 'ok' });
-  } else if (error instanceof GatewayError) {
-    metrics.upstreamRequests.inc({ deployment, outcome: 'error' });
-    metrics.upstreamErrors.inc({ deployment, code: error.code });
-  } else {
+  } else if (error === ABORTED || isAbort(error)) {
     metrics.upstreamRequests.inc({ deployment, outcome: 'aborted' });
+  } else {
+    metrics.upstreamRequests.inc({ deployment, outcome: 'error' });
+    metrics.upstreamErrors.inc({ deployment, code: error instanceof GatewayError ? error.code : 'internal' });
   }
 }
 

@@ -77,3 +77,11 @@ test('cancel releases the body and no sink call follows', async () => {
   assert.ok(body.destroyed);
   assert.deepEqual(calls, ['chunk']);
 });
+
+test('[DONE] completes the stream at once, even if the upstream keeps the connection open', async () => {
+  const { outcome, seen, body } = run([`data: ${JSON.stringify(chunk('all'))}\n\ndata: [DONE]\n\n`], false);
+  assert.deepEqual(await outcome, { ended: true });
+  assert.deepEqual(seen, ['all']);
+  body.destroy(new Error('reset after [DONE]')); // a later reset changes nothing
+  await new Promise((r) => setImmediate(r));
+});

@@ -45,7 +45,12 @@ export function sseChunkStream(body: Readable, deployment: string, onEvent: Even
           if (bytesSinceEvent > MAX_EVENT_BYTES) throw malformedUpstream(deployment, 'a stream event larger than 16 MiB');
           for (const event of events) {
             if (onEvent(event, emit) === 'done') {
+              // The answer is complete now, whatever the connection does next; the body is
+              // still drained quietly so the keep-alive connection can be reused.
               done = true;
+              finished = true;
+              sink?.end();
+              body.resume(); // in case backpressure had paused it
               break;
             }
           }
@@ -55,16 +60,13 @@ export function sseChunkStream(body: Readable, deployment: string, onEvent: Even
       });
       body.on('end', () => {
         if (finished) return;
-        if (!done) {
-          fail(new GatewayError(`Upstream ${deployment} ended the stream before it was complete.`, {
-            status: 502, type: 'upstream_error', code: 'upstream_stream_incomplete', retryable: true, deployment,
-          }));
-          return;
-        }
-        finished = true;
-        sink?.end();
+        fail(new GatewayError(`Upstream ${deployment} ended the stream before it was complete.`, {
+          status: 502, type: 'upstream_error', code: 'upstream_stream_incomplete', retryable: true, deployment,
+        }));
       });
-      body.on('error', (error) => fail(fromTransportError(deployment, error)));
+      body.on('error', (error) => {
+        if (!finished) fail(fromTransportError(deployment, error));
+      });
     },
     pause: () => body.pause(),
     resume: () => body.resume(),

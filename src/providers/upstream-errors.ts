@@ -5,15 +5,28 @@ import { GatewayError, isAbort } from '../core/errors.js';
 
 export { isAbort };
 
+const URL_PATTERN = /\b(?:https?|wss?):\/\/[^\s"'<>)]+/gi;
+const KEY_PATTERN = /\b(?:sk|pk|rk|key|api)[-_][A-Za-z0-9_-]{8,}\b|\bBearer\s+\S+/gi;
+const ORG_PATTERN = /\b(?:org|proj|user)-[A-Za-z0-9]{6,}\b/g;
+
+/**
+ * Upstream error text is useful to the caller ("maximum context length is 16384 tokens") but may
+ * echo a URL, a key prefix or an account id; those are cut out, and the text is kept short.
+ */
+export function scrubUpstreamText(text: string): string {
+  const clean = text.replace(URL_PATTERN, '[url]').replace(KEY_PATTERN, '[redacted]').replace(ORG_PATTERN, '[account]');
+  return clean.length > 500 ? `${clean.slice(0, 500)}…` : clean;
+}
+
 /** Reads an upstream's error body (any provider's shape) into a short, safe message. */
 export function upstreamMessage(body: unknown): { message?: string; code?: string; type?: string; param?: string } {
   if (body && typeof body === 'object' && 'error' in body) {
     const error = (body as { error: unknown }).error;
-    if (typeof error === 'string') return { message: error };
+    if (typeof error === 'string') return { message: scrubUpstreamText(error) };
     if (error && typeof error === 'object') {
       const e = error as Record<string, unknown>;
       return {
-        ...(typeof e.message === 'string' ? { message: e.message } : {}),
+        ...(typeof e.message === 'string' ? { message: scrubUpstreamText(e.message) } : {}),
         ...(typeof e.code === 'string' ? { code: e.code } : {}),
         ...(typeof e.type === 'string' ? { type: e.type } : {}),
         ...(typeof e.param === 'string' ? { param: e.param } : {}),
@@ -44,6 +57,8 @@ export function fromUpstreamStatus(
 ): GatewayError {
   const up = upstreamMessage(body);
   const detail = up.message ? `: ${up.message}` : '';
+  const waitSeconds = retryAfter(headers);
+  const wait = waitSeconds === undefined ? {} : { retryAfterSeconds: waitSeconds };
   if (status === 400 || status === 413 || status === 422) {
     // The request itself is at fault (context too long, bad image, content policy): the caller
     // must change it, so the upstream's words go back with OpenAI's 400.
@@ -53,8 +68,7 @@ export function fromUpstreamStatus(
   }
   if (status === 429) {
     return new GatewayError(`Upstream ${deployment} is rate limited${detail}`, {
-      status: 429, type: 'rate_limit_error', code: 'upstream_rate_limited', retryable: true, deployment,
-      ...(retryAfter(headers) !== undefined ? { retryAfterSeconds: retryAfter(headers) } : {}),
+      status: 429, type: 'rate_limit_error', code: 'upstream_rate_limited', retryable: true, deployment, ...wait,
     });
   }
   if (status === 401 || status === 403) {
@@ -70,8 +84,7 @@ export function fromUpstreamStatus(
   const overloaded = status === 503 || status === 529;
   return new GatewayError(`Upstream ${deployment} failed with status ${status}${detail}`, {
     status: overloaded ? 503 : 502, type: 'upstream_error', code: overloaded ? 'upstream_unavailable' : 'upstream_error',
-    retryable: status >= 500 || status === 408, deployment,
-    ...(retryAfter(headers) !== undefined ? { retryAfterSeconds: retryAfter(headers) } : {}),
+    retryable: status >= 500 || status === 408, deployment, ...wait,
   });
 }
 

@@ -108,7 +108,8 @@ class OpenAICompatibleModel implements UpstreamModel {
       throw malformedUpstream(this.deployment, 'a stream event that is not valid JSON');
     }
     if (parsed !== null && typeof parsed === 'object' && 'error' in parsed) throw fromUpstreamStatus(this.deployment, 502, {}, parsed);
-    emit(parsed as ChatCompletionChunk);
+    if (!isChunk(parsed)) throw malformedUpstream(this.deployment, 'a stream event that is not a chat completion chunk');
+    emit(parsed);
     return 'more';
   };
 }
@@ -130,6 +131,19 @@ async function readLimited(body: Dispatcher.ResponseData['body'], limit: number)
   } catch {
     return undefined;
   }
+}
+
+/** The shape the pipeline relies on; anything else from an upstream is malformed, not a crash. */
+function isChunk(value: unknown): value is ChatCompletionChunk {
+  if (value === null || typeof value !== 'object') return false;
+  const choices = (value as { choices?: unknown }).choices;
+  if (!Array.isArray(choices)) return false;
+  for (const choice of choices as Array<{ delta?: unknown } | null>) {
+    if (choice === null || typeof choice !== 'object') return false;
+    if (choice.delta === undefined || choice.delta === null) choice.delta = {};
+    else if (typeof choice.delta !== 'object') return false;
+  }
+  return true;
 }
 
 export const openAICompatible: ProviderKind = {

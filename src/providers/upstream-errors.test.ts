@@ -1,0 +1,34 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fromUpstreamStatus, scrubUpstreamText } from './upstream-errors.js';
+
+test('upstream text keeps its meaning but loses URLs, keys and account ids', () => {
+  const text = 'Rate limit reached for gpt-4o in organization org-AbC123xyz789 on tokens per min. Limit 30000. Visit https://platform.openai.com/account/rate-limits?x=1 to learn more. Key sk-proj-abcdefghijklmnop used; Bearer abc.def';
+  const clean = scrubUpstreamText(text);
+  assert.match(clean, /Rate limit reached for gpt-4o/);
+  assert.match(clean, /Limit 30000/);
+  for (const secret of ['org-AbC123xyz789', 'https://', 'sk-proj-abcdefghijklmnop', 'abc.def']) assert.ok(!clean.includes(secret), secret);
+  assert.ok(scrubUpstreamText('x'.repeat(5000)).length <= 501);
+});
+
+test('status mapping: the caller\'s fault stays 400, upstream trouble becomes 502/503 with retryable set', () => {
+  const body = { error: { message: "This model's maximum context length is 16384 tokens.", code: 'context_length_exceeded', param: 'messages' } };
+  const bad = fromUpstreamStatus('dep', 400, {}, body);
+  assert.equal(bad.status, 400);
+  assert.equal(bad.code, 'context_length_exceeded');
+  assert.equal(bad.param, 'messages');
+  assert.equal(bad.retryable, false);
+
+  const limited = fromUpstreamStatus('dep', 429, { 'retry-after-ms': '1500' }, {});
+  assert.equal(limited.status, 429);
+  assert.equal(limited.retryAfterSeconds, 2);
+  assert.equal(limited.retryable, true);
+
+  assert.equal(fromUpstreamStatus('dep', 401, {}, {}).status, 502);
+  assert.equal(fromUpstreamStatus('dep', 529, {}, {}).status, 503);
+  const down = fromUpstreamStatus('dep', 500, { 'retry-after': '3' }, { error: 'boom at http://10.0.0.5:8000/v1' });
+  assert.equal(down.status, 502);
+  assert.equal(down.retryAfterSeconds, 3);
+  assert.ok(!down.message.includes('10.0.0.5'));
+  assert.match(down.message, /dep/);
+});
