@@ -14,6 +14,7 @@ import { chatRoutes } from './http/chat.js';
 import { embeddingRoutes } from './http/embeddings.js';
 import { modelRoutes } from './http/models.js';
 import { healthRoutes, type Lifecycle } from './http/health.js';
+import { DEPLOYMENT_HEADER } from './http/headers.js';
 import { InFlight } from './http/context.js';
 
 export interface AppDeps {
@@ -94,7 +95,7 @@ export function buildApp(deps: AppDeps): App {
       else request.log.warn({ code: failure.code, deployment: failure.deployment }, failure.message);
     }
     if (failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(failure.retryAfterSeconds));
-    if (failure.deployment) reply.header('x-floodgate-deployment', failure.deployment);
+    if (failure.deployment) reply.header(DEPLOYMENT_HEADER, failure.deployment);
     return reply.code(failure.status).send(failure.toBody());
   });
 

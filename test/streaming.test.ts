@@ -106,7 +106,10 @@ describe('honest endings when the upstream breaks', () => {
 test('/metrics exposes requests, latency, time to first token, tokens and upstream errors', async () => {
   await stream('sim-chat');
   await stream('cut');
+  await stream('invented-model-name-123');
   const text = await (await request(`${stack.gateway.url}/metrics`)).body.text();
+  assert.ok(!text.includes('invented-model-name-123'), 'unknown model names never become labels');
+  assert.match(text, /floodgate_requests_total\{route="\/v1\/chat\/completions",model="unknown",status="404"\} 1/);
   assert.match(text, /floodgate_requests_total\{route="\/v1\/chat\/completions",model="sim-chat",status="200"\} \d+/);
   assert.match(text, /floodgate_request_duration_seconds_bucket\{le="[^"]+",route="\/v1\/chat\/completions",model="sim-chat"\}/);
   assert.match(text, /floodgate_time_to_first_token_seconds_count\{model="sim-chat",deployment="healthy"\} [1-9]/);

@@ -12,7 +12,8 @@ export function chatRoutes(app: FastifyInstance, deps: PipelineDeps & { inflight
     '/v1/chat/completions',
     { schema: { body: chatCompletionSchema({ maxMessages: deps.maxMessages }) } },
     async (request, reply) => {
-      request.routeModel = request.body.model;
+      // Only configured names become metric labels: a bot inventing model names must not grow them.
+      request.routeModel = deps.catalog.get(request.body.model) ? request.body.model : 'unknown';
       const ctx = requestContext(request, reply, deps.inflight);
       const answer = await runChat(deps, request.body, ctx);
       reply.header(DEPLOYMENT_HEADER, answer.deployment);

@@ -9,7 +9,7 @@ import { DEPLOYMENT_HEADER } from './headers.js';
 
 export function embeddingRoutes(app: FastifyInstance, deps: PipelineDeps & { inflight: InFlight }): void {
   app.post<{ Body: EmbeddingRequest }>('/v1/embeddings', { schema: { body: embeddingSchema() } }, async (request, reply) => {
-    request.routeModel = request.body.model;
+    request.routeModel = deps.catalog.get(request.body.model) ? request.body.model : 'unknown';
     const { deployment, response } = await runEmbeddings(deps, request.body, requestContext(request, reply, deps.inflight));
     reply.header(DEPLOYMENT_HEADER, deployment);
     return response;
