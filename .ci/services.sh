@@ -8,9 +8,9 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
-wait_for() { # name, check command
-  local name=$1; shift
-  for _ in $(seq 1 60); do
+wait_for() { # name, seconds, check command
+  local name=$1 seconds=$2; shift 2
+  for _ in $(seq 1 "$seconds"); do
     if "$@" >/dev/null 2>&1; then echo "ci: $name is up"; return 0; fi
     sleep 1
   done
@@ -23,7 +23,7 @@ ensure_postgres() {
   command -v pg_ctlcluster >/dev/null || apt_install postgresql
   local version; version=$(ls /etc/postgresql | sort -V | tail -n1)
   pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
-  wait_for postgres pg_isready -h 127.0.0.1 -p 5432
+  wait_for postgres 60 pg_isready -h 127.0.0.1 -p 5432
   # trust auth on loopback and a `test` database, as the tests expect
   psql -h 127.0.0.1 -U postgres -tc "select 1 from pg_database where datname='test'" 2>/dev/null | grep -q 1 ||
     su postgres -c "createdb test" || true
@@ -34,12 +34,12 @@ ensure_redis() {
   command -v redis-server >/dev/null || apt_install redis-server
   mkdir -p /var/lib/redis /var/log/redis
   redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
-  wait_for redis sh -c 'redis-cli -h 127.0.0.1 -p 6379 ping | grep -q PONG'
+  wait_for redis 30 sh -c 'redis-cli -h 127.0.0.1 -p 6379 ping | grep -q PONG'
 }
 
 ensure_rabbitmq() {
   if (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; then echo "ci: rabbitmq is up"; return; fi
   command -v rabbitmq-server >/dev/null || apt_install rabbitmq-server
   rabbitmq-server -detached || true
-  wait_for rabbitmq sh -c '(exec 3<>/dev/tcp/127.0.0.1/5672)'
+  wait_for rabbitmq 180 sh -c '(exec 3<>/dev/tcp/127.0.0.1/5672)'
 }
