@@ -218,6 +218,18 @@ describe('chat completions through the openai SDK', () => {
   });
 });
 
+test('a request with several megabytes of images fits the default body limit', async () => {
+  const image = `data:image/png;base64,${Buffer.alloc(3 * 1024 * 1024, 7).toString('base64')}`;
+  const parts: OpenAI.ChatCompletionContentPart[] = [
+    { type: 'text', text: 'Compare these.' },
+    { type: 'image_url', image_url: { url: image } },
+    { type: 'image_url', image_url: { url: image } },
+  ];
+  const reply = await client.chat.completions.create({ model: 'sim-vision', messages: [{ role: 'user', content: parts }] });
+  assert.ok(reply.choices[0]!.message.content);
+  assert.ok(reply.usage!.prompt_tokens > 170, 'both images counted');
+});
+
 describe('models and embeddings through the openai SDK', () => {
   test('models list carries OpenAI fields and capability metadata', async () => {
     const page = await client.models.list();
