@@ -20,13 +20,20 @@ before(async () => {
   stack = await startStack({
     config: (url) =>
       configFrom({
-        providers: { sim: { base_url: url } },
+        providers: {
+          sim: { base_url: url },
+          impatient: { base_url: url, timeouts: { connect_ms: 1000, first_byte_ms: 300, idle_ms: 300 } },
+        },
         deployments: {
           healthy: { provider: 'sim', model: 'sim-chat' },
+          'late-dep': { provider: 'impatient', model: 'sim-chat', headers: { 'x-sim-fault': 'slow-first-byte:3000' } },
+          'stalling-dep': { provider: 'impatient', model: 'sim-chat', headers: { 'x-sim-fault': 'slow-loris:3000' } },
           ...Object.fromEntries(Object.entries(FAULTS).map(([name, fault]) => [`${name}-dep`, { provider: 'sim', model: 'sim-chat', headers: { 'x-sim-fault': fault } }])),
         },
         models: {
           'sim-chat': { deployments: ['healthy'], context_length: 16384 },
+          late: { deployments: ['late-dep'], context_length: 16384 },
+          stalling: { deployments: ['stalling-dep'], context_length: 16384 },
           ...Object.fromEntries(Object.keys(FAULTS).map((name) => [name, { deployments: [`${name}-dep`], context_length: 16384 }])),
         },
       }),
@@ -94,6 +101,22 @@ describe('honest endings when the upstream breaks', () => {
     assertMatchesSchema('ErrorResponse', body);
     assert.equal((body as { error: { code: string } }).error.code, 'upstream_unreachable');
     assert.equal(reply.headers['x-floodgate-deployment'], 'reset-dep');
+  });
+
+  test('no first byte within the provider timeout: 504 naming the deployment', async () => {
+    const reply = await stream('late');
+    assert.equal(reply.status, 504);
+    const body = JSON.parse(reply.text) as { error: { code: string; message: string } };
+    assert.equal(body.error.code, 'upstream_timeout');
+    assert.match(body.error.message, /late-dep/);
+  });
+
+  test('an upstream that goes idle mid-stream: the stream ends with a timeout error event', async () => {
+    const reply = await stream('stalling');
+    assert.equal(reply.status, 200);
+    const all = events(reply.text);
+    assert.ok(!all.includes('[DONE]'));
+    assert.equal((JSON.parse(all.at(-1)!) as { error: { code: string } }).error.code, 'upstream_timeout');
   });
 
   test('a content-policy refusal reaches the caller as a 400 with its code', async () => {
