@@ -10,11 +10,9 @@ export interface FilePart { type: 'file'; file: Record<string, unknown> }
 export interface RefusalPart { type: 'refusal'; refusal: string }
 export type ContentPart = TextPart | ImagePart | InputAudioPart | FilePart | RefusalPart;
 
-export interface ToolCall {
-  id: string;
-  type: 'function';
-  function: { name: string; arguments: string };
-}
+export type ToolCall =
+  | { id: string; type: 'function'; function: { name: string; arguments: string } }
+  | { id: string; type: 'custom'; custom: { name: string; input: string } };
 
 export interface ChatMessage {
   role: Role;
@@ -31,6 +29,12 @@ export interface FunctionTool {
   function: { name: string; description?: string; parameters?: JsonSchema; strict?: boolean | null };
 }
 
+/** A free-form tool whose input is text (optionally constrained by a grammar). */
+export interface CustomTool {
+  type: 'custom';
+  custom: { name: string; description?: string; format?: Record<string, unknown> };
+}
+
 export type JsonSchema = Record<string, unknown>;
 
 export type ResponseFormat =
@@ -38,14 +42,20 @@ export type ResponseFormat =
   | { type: 'json_object' }
   | { type: 'json_schema'; json_schema: { name: string; description?: string; schema?: JsonSchema; strict?: boolean | null } };
 
-export type ToolChoice = 'none' | 'auto' | 'required' | { type: 'function'; function: { name: string } };
+export type ToolChoice =
+  | 'none'
+  | 'auto'
+  | 'required'
+  | { type: 'function'; function: { name: string } }
+  | { type: 'custom'; custom: { name: string } }
+  | { type: 'allowed_tools'; allowed_tools: { mode: 'auto' | 'required'; tools: Array<Record<string, unknown>> } };
 
 export interface ChatCompletionRequest {
   model: string;
   messages: ChatMessage[];
   stream?: boolean | null;
   stream_options?: { include_usage?: boolean } | null;
-  tools?: FunctionTool[];
+  tools?: Array<FunctionTool | CustomTool>;
   tool_choice?: ToolChoice;
   parallel_tool_calls?: boolean;
   response_format?: ResponseFormat;
