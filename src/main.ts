@@ -4,11 +4,10 @@ import { parseCli, parsePort, USAGE, UsageError, type CliArgs } from './cli/args
 import { ConfigError, type Config } from './config/config.js';
 import { configFromEnvironment, PROVIDER_VARIABLES } from './config/from-env.js';
 import { loadConfigFile } from './config/load.js';
+import { LOG_LEVELS } from './config/schema.js';
 import { simulatedConfig } from './config/simulated.js';
 import { createLogger, describeError } from './observability/logger.js';
 import { startGateway } from './server.js';
-
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 async function main(argv: string[]): Promise<void> {
   // The simulator parses its own options (it is also usable without the gateway's).
@@ -50,7 +49,7 @@ async function serve(args: CliArgs): Promise<void> {
   config.server.port = args.port ?? (env.PORT ? parsePort(env.PORT, 'PORT') : config.server.port);
 
   const level = env.LOG_LEVEL || config.server.log_level;
-  if (!LOG_LEVELS.includes(level)) throw new UsageError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
   const logger = createLogger(level);
   const gateway = await startGateway(config, logger);
   printBanner(config, gateway.url);

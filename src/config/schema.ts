@@ -6,6 +6,9 @@ import { z } from 'zod';
 const name = z.string().min(1).regex(/^[A-Za-z0-9._:/@-]+$/, 'letters, digits and . _ : / @ - only');
 const headers = z.record(z.string(), z.string());
 
+/** pino's levels; LOG_LEVEL is checked against the same list. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
 export const providerSchema = z.strictObject({
   kind: z.literal('openai-compatible').default('openai-compatible'),
   base_url: z.url({ protocol: /^https?$/ }),
@@ -54,7 +57,7 @@ export const serverSchema = z.strictObject({
   max_messages: z.int().positive().default(2048),
   max_json_depth: z.int().positive().max(1000).default(64),
   shutdown_grace_ms: z.int().min(0).default(30_000),
-  log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  log_level: z.enum(LOG_LEVELS).default('info'),
   access_log: z.boolean().default(true),
 });
 
@@ -66,4 +69,3 @@ export const fileSchema = z.strictObject({
 });
 
 export type RawConfig = z.infer<typeof fileSchema>;
-export type RawModel = z.infer<typeof modelSchema>;

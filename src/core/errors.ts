@@ -1,6 +1,8 @@
 // GatewayError is the one error type that crosses module boundaries. Callers decide on `code`,
 // `status` and `retryable`, never on message text. http/error-reply.ts turns it into OpenAI's envelope.
 
+import type { ErrorBody } from './openai-types.js';
+
 export type ErrorType =
   | 'invalid_request_error'
   | 'authentication_error'
@@ -45,7 +47,7 @@ export class GatewayError extends Error {
     this.deployment = options.deployment;
   }
 
-  toBody(): { error: { message: string; type: string; param: string | null; code: string | null } } {
+  toBody(): ErrorBody {
     return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
   }
 }

@@ -13,7 +13,7 @@ export interface PipelineDeps {
 }
 
 export interface RequestContext extends CallContext {
-  /** process.hrtime-free clock (performance.now()) at which the request arrived. */
+  /** performance.now() when the request arrived, for latency and time to first token. */
   receivedAt: number;
 }
 
