@@ -9,8 +9,12 @@ const headers = z.record(z.string(), z.string());
 /** pino's levels; LOG_LEVEL is checked against the same list. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+/** Upstream wire formats; each has an adapter under providers/ registered in providers/registry.ts. */
+export const PROVIDER_KINDS = ['openai-compatible', 'anthropic', 'gemini'] as const;
+
 export const providerSchema = z.strictObject({
-  kind: z.literal('openai-compatible').default('openai-compatible'),
+  /** The wire format: OpenAI's (and every compatible server's), Anthropic's Messages API, or Gemini's. */
+  kind: z.enum(PROVIDER_KINDS).default('openai-compatible'),
   base_url: z.url({ protocol: /^https?$/ }),
   api_key: z.string().optional(),
   headers: headers.default({}),
