@@ -3,11 +3,12 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { ServerConfig } from './config/config.js';
+import type { RoutingConfig, ServerConfig } from './config/config.js';
 import { GatewayError, shuttingDown } from './core/errors.js';
 import { describeError } from './observability/logger.js';
 import type { Metrics } from './observability/metrics.js';
 import type { ModelCatalog } from './router/catalog.js';
+import type { Router } from './router/router.js';
 import { parseJsonBody } from './http/json-body.js';
 import { toGatewayError } from './http/error-reply.js';
 import { chatRoutes } from './http/chat.js';
@@ -19,7 +20,9 @@ import { InFlight } from './http/context.js';
 
 export interface AppDeps {
   server: ServerConfig;
+  routing: RoutingConfig;
   catalog: ModelCatalog;
+  router: Router;
   metrics: Metrics;
   logger: Logger;
 }
@@ -106,10 +109,10 @@ export function buildApp(deps: AppDeps): App {
     return reply.code(404).send(failure.toBody());
   });
 
-  const pipeline = { catalog: deps.catalog, metrics, inflight };
+  const pipeline = { catalog: deps.catalog, router: deps.router, metrics, inflight, totalTimeoutMs: deps.routing.total_timeout_ms };
   healthRoutes(fastify, lifecycle, metrics);
   modelRoutes(fastify, deps.catalog);
-  chatRoutes(fastify, { ...pipeline, maxMessages: server.max_messages });
+  chatRoutes(fastify, { ...pipeline, maxMessages: server.max_messages, keepaliveMs: deps.routing.stream_keepalive_ms });
   embeddingRoutes(fastify, pipeline);
 
   return { fastify, lifecycle, inflight };

@@ -6,6 +6,7 @@ import { shuttingDown } from './core/errors.js';
 import { Metrics } from './observability/metrics.js';
 import { ProviderRegistry } from './providers/registry.js';
 import { ModelCatalog } from './router/catalog.js';
+import { Router } from './router/router.js';
 
 /** Time given to cancelled responses to reach their clients before sockets are closed. */
 const FLUSH_MS = 1000;
@@ -24,9 +25,16 @@ export interface Gateway {
 
 export async function startGateway(config: Config, logger: Logger, options: { processMetrics?: boolean } = {}): Promise<Gateway> {
   const registry = new ProviderRegistry();
-  const catalog = new ModelCatalog(config, registry);
   const metrics = new Metrics(options);
-  const app = buildApp({ server: config.server, catalog, metrics, logger });
+  const catalog = new ModelCatalog(config, registry, {
+    onBreakerChange(deployment, state) {
+      metrics.breakerTransitions.inc({ deployment, state });
+      logger[state === 'open' ? 'warn' : 'info']({ deployment, breaker: state }, `circuit breaker ${state.replace('_', '-')}`);
+    },
+  });
+  metrics.watchDeployments(catalog.deployments);
+  const router = new Router(config.routing);
+  const app = buildApp({ server: config.server, routing: config.routing, catalog, router, metrics, logger });
   await app.fastify.listen({ host: config.server.host, port: config.server.port });
   const address = app.fastify.server.address();
   const port = typeof address === 'object' && address ? address.port : config.server.port;

@@ -39,6 +39,7 @@ function stackConfig(simulatorUrl: string) {
       limited: chatModel('sim-chat', 'limited-a'),
       broken: chatModel('sim-chat', 'broken-a'),
       overloaded: chatModel('sim-chat', 'overloaded-a'),
+      'text-strict': { ...chatModel('sim-chat', 'sim-chat-a'), reroute: 'off' },
     },
   });
 }
@@ -204,14 +205,23 @@ describe('chat completions through the openai SDK', () => {
     assert.ok(a.choices[0]!.logprobs?.content?.length);
   });
 
-  test('image input: a vision model answers; a text-only model refuses with a BadRequestError', async () => {
+  test('image input: a vision model answers; a text-only model reroutes, or refuses naming vision models when rerouting is off', async () => {
     const messages: OpenAI.ChatCompletionMessageParam[] = [
       { role: 'user', content: [{ type: 'text', text: 'What is in this image?' }, { type: 'image_url', image_url: { url: PNG } }] },
     ];
     const seen = await client.chat.completions.create({ model: 'sim-vision', messages });
     assert.ok(seen.choices[0]!.message.content);
-    await assert.rejects(client.chat.completions.create({ model: 'sim-chat', messages }), (error: unknown) => {
+
+    const { data, response } = await client.chat.completions.create({ model: 'sim-chat', messages }).withResponse();
+    assert.equal(data.model, 'sim-vision', 'the model field names the model that answered');
+    assert.equal(response.headers.get('x-floodgate-rerouted'), 'vision');
+    assert.equal(response.headers.get('x-floodgate-deployment'), 'sim-vision-a');
+    assertMatchesSchema('CreateChatCompletionResponse', data);
+
+    await assert.rejects(client.chat.completions.create({ model: 'text-strict', messages }), (error: unknown) => {
       assert.ok(error instanceof OpenAI.BadRequestError);
+      assert.equal(error.code, 'image_input_not_supported');
+      assert.match(error.message, /'text-strict' does not accept image input.*Rerouting is turned off.*Models that accept images: sim-vision\./);
       assertMatchesSchema('ErrorResponse', error.error === undefined ? {} : { error: error.error });
       return true;
     });

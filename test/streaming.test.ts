@@ -27,7 +27,7 @@ before(async () => {
         deployments: {
           healthy: { provider: 'sim', model: 'sim-chat' },
           'late-dep': { provider: 'impatient', model: 'sim-chat', headers: { 'x-sim-fault': 'slow-first-byte:3000' } },
-          'stalling-dep': { provider: 'impatient', model: 'sim-chat', headers: { 'x-sim-fault': 'slow-loris:3000' } },
+          'stalling-dep': { provider: 'impatient', model: 'sim-chat', headers: { 'x-sim-fault': 'hang:3' } },
           ...Object.fromEntries(Object.entries(FAULTS).map(([name, fault]) => [`${name}-dep`, { provider: 'sim', model: 'sim-chat', headers: { 'x-sim-fault': fault } }])),
         },
         models: {

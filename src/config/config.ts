@@ -1,9 +1,14 @@
 // Step two of configuration: the resolved, cross-checked Config the rest of the program uses.
 import type { ModelCard } from '../core/openai-types.js';
 import type { DeploymentSettings, ProviderSettings } from '../providers/types.js';
-import type { RawConfig } from './schema.js';
+import type { RawConfig, REROUTE_REASONS, STRATEGIES } from './schema.js';
 
 export type ServerConfig = RawConfig['server'];
+export type RoutingConfig = RawConfig['routing'];
+export type Strategy = (typeof STRATEGIES)[number];
+export type RerouteReason = (typeof REROUTE_REASONS)[number];
+/** `auto`, `off`, or a named target per reason (a reason left out is not rerouted). */
+export type ReroutePolicy = 'auto' | 'off' | Partial<Record<RerouteReason, string>>;
 
 export interface DeploymentConfig extends DeploymentSettings {
   provider: string;
@@ -14,11 +19,16 @@ export interface ModelConfig {
   id: string;
   type: 'chat' | 'embedding';
   deployments: string[];
+  strategy: Strategy;
+  fallbacks: string[];
+  contentPolicyFallbacks: string[];
+  reroute: ReroutePolicy;
   card: ModelCard;
 }
 
 export interface Config {
   server: ServerConfig;
+  routing: RoutingConfig;
   providers: Map<string, ProviderSettings>;
   deployments: Map<string, DeploymentConfig>;
   models: Map<string, ModelConfig>;
@@ -81,6 +91,10 @@ export function resolveConfig(raw: RawConfig, origin: Config['origin']): Config 
       id,
       type: m.type,
       deployments: m.deployments,
+      strategy: m.strategy,
+      fallbacks: m.fallbacks,
+      contentPolicyFallbacks: m.content_policy_fallbacks,
+      reroute: m.reroute,
       card: {
         id,
         object: 'model',
@@ -96,9 +110,27 @@ export function resolveConfig(raw: RawConfig, origin: Config['origin']): Config 
     });
   }
   if (models.size === 0) problems.push('models: at least one model is required');
+  for (const [id, m] of Object.entries(raw.models)) problems.push(...modelReferenceProblems(id, m, raw.models));
 
   if (problems.length > 0) throw new ConfigError(problems);
-  return { server: raw.server, providers, deployments, models, origin };
+  return { server: raw.server, routing: raw.routing, providers, deployments, models, origin };
+}
+
+/** Fallbacks and reroute targets must name other models of the same type. */
+function modelReferenceProblems(id: string, m: RawConfig['models'][string], all: RawConfig['models']): string[] {
+  const problems: string[] = [];
+  const check = (path: string, target: string): void => {
+    const other = all[target];
+    if (!other) problems.push(`models.${id}.${path}: unknown model "${target}" (known: ${list(Object.keys(all))})`);
+    else if (target === id) problems.push(`models.${id}.${path}: a model cannot be its own fallback or reroute target`);
+    else if (other.type !== m.type) problems.push(`models.${id}.${path}: "${target}" is ${other.type === 'chat' ? 'a chat' : 'an embedding'} model`);
+  };
+  m.fallbacks.forEach((target, i) => check(`fallbacks[${i}]`, target));
+  m.content_policy_fallbacks.forEach((target, i) => check(`content_policy_fallbacks[${i}]`, target));
+  if (typeof m.reroute === 'object') {
+    for (const [reason, target] of Object.entries(m.reroute)) if (target) check(`reroute.${reason}`, target);
+  }
+  return problems;
 }
 
 function list(names: Iterable<string>): string {

@@ -44,9 +44,31 @@ export const deploymentSchema = z.strictObject({
 
 const modality = z.enum(['text', 'image', 'audio', 'file']);
 
+/** How a model's deployments are ordered for each request; one module each under router/strategies/. */
+export const STRATEGIES = ['weighted', 'least-in-flight', 'lowest-latency', 'priority'] as const;
+
+/** Why a request can need a different model than the one it named. */
+export const REROUTE_REASONS = ['vision', 'tools', 'json_schema', 'context'] as const;
+
+const rerouteSchema = z.union([
+  z.literal('auto'),
+  z.literal('off'),
+  z.strictObject(Object.fromEntries(REROUTE_REASONS.map((r) => [r, name.optional()])) as Record<(typeof REROUTE_REASONS)[number], z.ZodOptional<typeof name>>),
+]);
+
 export const modelSchema = z.strictObject({
   type: z.enum(['chat', 'embedding']).default('chat'),
   deployments: z.array(name).min(1),
+  strategy: z.enum(STRATEGIES).default('weighted'),
+  /** Models tried, in order, once this model's own deployments are exhausted. */
+  fallbacks: z.array(name).default([]),
+  /** Models tried when an upstream refuses the request on content-policy grounds. */
+  content_policy_fallbacks: z.array(name).default([]),
+  /**
+   * A request this model cannot serve (an image, tools, a JSON schema, a prompt too long) goes to
+   * a capable model: `auto` picks the closest one, a map names one per reason, `off` answers 400.
+   */
+  reroute: rerouteSchema.default('auto'),
   owned_by: z.string().default('floodgate'),
   context_length: z.int().positive().default(8192),
   input_modalities: z.array(modality).min(1).default(['text']),
@@ -65,8 +87,44 @@ export const serverSchema = z.strictObject({
   access_log: z.boolean().default(true),
 });
 
+export const routingSchema = z.strictObject({
+  /** Upstream calls per request at most, the first included. */
+  max_attempts: z.int().min(1).max(10).default(3),
+  /** Backoff before calling a deployment that already failed this request: full jitter, doubling. */
+  backoff_base_ms: z.int().min(0).default(100),
+  backoff_max_ms: z.int().min(0).default(2_000),
+  /** Waiting for a deployment used when an upstream rate-limits without saying for how long. */
+  cooldown_ms: z.int().min(0).default(1_000),
+  /** The whole request, every attempt and the stream included; the openai SDK's own default. */
+  total_timeout_ms: z.int().positive().default(600_000),
+  /** A stream waiting for its first token gets an SSE comment this often, so proxies keep it open. */
+  stream_keepalive_ms: z.int().positive().default(15_000),
+  retry_budget: z
+    .strictObject({
+      /** Extra attempts allowed as a share of requests in the window. */
+      ratio: z.number().min(0).max(10).default(0.2),
+      window_s: z.int().positive().default(10),
+      /** Retries always allowed per window, so a quiet gateway still fails over. */
+      min_retries: z.int().min(0).default(3),
+    })
+    .default({ ratio: 0.2, window_s: 10, min_retries: 3 }),
+  breaker: z
+    .strictObject({
+      consecutive_failures: z.int().positive().default(5),
+      /** Opens when this share of calls failed in the window, once min_calls were made. */
+      failure_rate: z.number().gt(0).max(1).default(0.5),
+      window_s: z.int().positive().default(30),
+      min_calls: z.int().positive().default(20),
+      /** Open this long before a probe; doubles on each failed probe up to max_open_ms. */
+      open_ms: z.int().positive().default(10_000),
+      max_open_ms: z.int().positive().default(120_000),
+    })
+    .default({ consecutive_failures: 5, failure_rate: 0.5, window_s: 30, min_calls: 20, open_ms: 10_000, max_open_ms: 120_000 }),
+});
+
 export const fileSchema = z.strictObject({
   server: serverSchema.default(serverSchema.parse({})),
+  routing: routingSchema.default(routingSchema.parse({})),
   providers: z.record(name, providerSchema).default({}),
   deployments: z.record(name, deploymentSchema).default({}),
   models: z.record(name, modelSchema).default({}),

@@ -87,3 +87,9 @@ export const clientClosed = (): GatewayError =>
   new GatewayError('The client closed the connection before the response was complete.', {
     status: 499, type: 'invalid_request_error', code: 'client_closed_request',
   });
+
+/** The request's total time (routing.total_timeout_ms) ran out, attempts and stream included. */
+export const requestTimedOut = (ms: number): GatewayError =>
+  new GatewayError(`The request did not complete within the gateway's limit of ${Math.round(ms / 1000)} s.`, {
+    status: 504, type: 'upstream_error', code: 'request_timeout', retryable: true,
+  });

@@ -1,37 +1,72 @@
-// POST /v1/chat/completions: thin; the pipeline does the work, this file only speaks HTTP.
+// POST /v1/chat/completions: thin; the pipeline does the work, this file only speaks HTTP: the
+// route report as headers, and for streams the keep-alive comments while the first token is
+// awaited (failover may take a while) and the error event when a started stream fails.
 import type { FastifyInstance } from 'fastify';
 import type { ChatCompletionRequest } from '../core/openai-types.js';
-import { runChat, type PipelineDeps } from '../pipeline/chat.js';
+import { internalError } from '../core/errors.js';
+import { runChat, type ChatReply, type PipelineDeps } from '../pipeline/chat.js';
 import { chatCompletionSchema } from './schemas.js';
 import { requestContext, type InFlight } from './context.js';
-import { streamToClient } from './sse.js';
-import { DEPLOYMENT_HEADER } from './headers.js';
+import { endWithErrorEvent, KEEPALIVE_COMMENT, SSE_HEADERS, streamToClient } from './sse.js';
+import { routeHeaders } from './headers.js';
 
-export function chatRoutes(app: FastifyInstance, deps: PipelineDeps & { inflight: InFlight; maxMessages: number }): void {
+export interface ChatRouteDeps extends PipelineDeps {
+  inflight: InFlight;
+  maxMessages: number;
+  keepaliveMs: number;
+  totalTimeoutMs: number;
+}
+
+export function chatRoutes(app: FastifyInstance, deps: ChatRouteDeps): void {
   app.post<{ Body: ChatCompletionRequest }>(
     '/v1/chat/completions',
     { schema: { body: chatCompletionSchema({ maxMessages: deps.maxMessages }) } },
     async (request, reply) => {
       // Only configured names become metric labels: a bot inventing model names must not grow them.
       request.routeModel = deps.catalog.get(request.body.model) ? request.body.model : 'unknown';
-      const ctx = requestContext(request, reply, deps.inflight);
-      const answer = await runChat(deps, request.body, ctx);
-      reply.header(DEPLOYMENT_HEADER, answer.deployment);
-      if (answer.kind === 'completion') return answer.completion;
+      const ctx = requestContext(request, reply, deps.inflight, deps.totalTimeoutMs);
+      if (request.body.stream !== true) {
+        const answer = await runChat(deps, request.body, ctx);
+        reply.headers(routeHeaders(answer));
+        if (answer.kind === 'completion') return answer.completion;
+        answer.chunks.cancel(); // an upstream that streamed unasked; adapters never return this
+        throw internalError();
+      }
 
-      const headers = { 'x-request-id': request.id, [DEPLOYMENT_HEADER]: answer.deployment };
+      // While the route looks for a first token, comments keep proxies from timing the stream out.
+      // Sending them commits the 200, so a failure after that becomes an error event.
       let open = false;
+      const opened = (): void => {
+        reply.hijack();
+        open = true;
+        deps.metrics.openStreams.inc();
+      };
+      const keepalive = setInterval(() => {
+        if (!open) {
+          opened();
+          reply.raw.writeHead(200, { ...SSE_HEADERS, 'x-request-id': request.id });
+        }
+        reply.raw.write(KEEPALIVE_COMMENT);
+      }, deps.keepaliveMs);
       try {
-        const result = await streamToClient(reply.raw, answer.chunks, headers, () => {
-          reply.hijack();
-          open = true;
-          deps.metrics.openStreams.inc();
-        });
+        let answer: ChatReply;
+        try {
+          answer = await runChat(deps, request.body, ctx);
+        } catch (error) {
+          if (!open) throw error;
+          if (!reply.raw.destroyed) endWithErrorEvent(reply.raw, error);
+          return reply;
+        } finally {
+          clearInterval(keepalive);
+        }
+        if (answer.kind !== 'stream') throw internalError();
+        const headers = { 'x-request-id': request.id, ...routeHeaders(answer) };
+        const result = await streamToClient(reply.raw, answer.chunks, headers, opened, open);
         if (result.error) request.log.warn({ code: result.error.code, deployment: answer.deployment }, 'stream ended with an error');
+        return reply;
       } finally {
         if (open) deps.metrics.openStreams.dec();
       }
-      return reply;
     },
   );
 }

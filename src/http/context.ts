@@ -2,6 +2,7 @@
 // connection, and the identifiers echoed in response headers.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CancelSignal } from '../core/cancel.js';
+import { requestTimedOut } from '../core/errors.js';
 import type { RequestContext } from '../pipeline/chat.js';
 
 /**
@@ -31,12 +32,17 @@ export class InFlight {
   }
 }
 
-/** The upstream call is aborted the moment the client's connection closes before we finished. */
-export function requestContext(request: FastifyRequest, reply: FastifyReply, inflight: InFlight): RequestContext {
+/**
+ * The upstream call is aborted the moment the client's connection closes before we finished, or
+ * when the request's total time runs out (every attempt and the whole stream included).
+ */
+export function requestContext(request: FastifyRequest, reply: FastifyReply, inflight: InFlight, totalTimeoutMs: number): RequestContext {
   const signal = new CancelSignal();
   const res = reply.raw;
   const untrack = inflight.add(signal);
+  const deadline = setTimeout(() => signal.abort(requestTimedOut(totalTimeoutMs)), totalTimeoutMs);
   res.once('close', () => {
+    clearTimeout(deadline);
     untrack();
     if (!res.writableFinished) signal.abort();
   });

@@ -21,18 +21,34 @@ export const SSE_HEADERS = {
 };
 
 /**
- * Relays a chunk stream to the client as SSE. Headers go out with the first chunk, so a failure
- * before it rejects the promise and the caller answers with an ordinary JSON error (and, later,
- * can fail over). After it, a failure is written as a last error event.
+ * An SSE comment: every SSE parser (the openai SDKs', eventsource-parser in the Vercel AI SDK,
+ * browsers' EventSource) skips lines starting with a colon, while proxies and load balancers see
+ * bytes and keep an idle connection open.
+ */
+export const KEEPALIVE_COMMENT = ': keep-alive\n\n';
+
+/** The stream's last event when it fails after its start: OpenAI's error shape, and no [DONE]. */
+export function endWithErrorEvent(res: ServerResponse, error: unknown): GatewayError {
+  const failure = toGatewayError(error);
+  res.end(`data: ${JSON.stringify(failure.toBody())}\n\n`);
+  return failure;
+}
+
+/**
+ * Relays a chunk stream to the client as SSE. Headers go out with the first chunk (unless the
+ * caller already sent them, with keep-alive comments), so a failure before it rejects the promise
+ * and the caller answers with an ordinary JSON error. After it, a failure is written as a last
+ * error event.
  */
 export function streamToClient(
   res: ServerResponse,
   stream: ChunkStream,
   headers: Record<string, string>,
   onFirstByte: () => void,
+  alreadyStarted = false,
 ): Promise<StreamResult> {
   return new Promise<StreamResult>((resolve, reject) => {
-    let started = false;
+    let started = alreadyStarted;
     let settled = false;
     const finish = (result: StreamResult | { reject: unknown }): void => {
       if (settled) return;
@@ -74,9 +90,7 @@ export function streamToClient(
         if (settled) return;
         if (!started) return finish({ reject: error });
         if (res.destroyed) return finish({ end: 'client_closed' });
-        const failure = toGatewayError(error);
-        res.end(`data: ${JSON.stringify(failure.toBody())}\n\n`);
-        finish({ end: 'failed', error: failure });
+        finish({ end: 'failed', error: endWithErrorEvent(res, error) });
       },
     };
     const onClose = (): void => {

@@ -49,8 +49,76 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly upstreamLatency = new Histogram({
+    name: 'floodgate_upstream_first_byte_seconds',
+    help: 'Time from calling a deployment to its first token (streams) or whole answer, successful calls only.',
+    labelNames: ['deployment'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly attemptsPerRequest = new Histogram({
+    name: 'floodgate_upstream_attempts_per_request',
+    help: 'Upstream calls made to answer one request (1 = no retry or failover).',
+    buckets: [1, 2, 3, 4, 5, 10],
+    registers: [this.registry],
+  });
+  readonly reroutes = new Counter({
+    name: 'floodgate_reroutes_total',
+    help: 'Requests served by another model because the requested one lacked a capability.',
+    labelNames: ['from', 'to', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly breakerTransitions = new Counter({
+    name: 'floodgate_breaker_transitions_total',
+    help: 'Circuit breaker state changes, by deployment and new state.',
+    labelNames: ['deployment', 'state'] as const,
+    registers: [this.registry],
+  });
+  readonly partialStreams = new Counter({
+    name: 'floodgate_partial_streams_total',
+    help: 'Streams that ended early (client gone or upstream failure); their usage is counted as far as it went.',
+    labelNames: ['model', 'deployment'] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'floodgate_' });
+  }
+
+  /**
+   * Per-deployment gauges read at scrape time: breaker state (0 closed, 1 half-open, 2 open),
+   * calls in flight, and seconds left in a Retry-After or cooldown window.
+   */
+  watchDeployments(deployments: ReadonlyMap<string, { inFlight: number; breaker: { current(): string }; coolingFor(now: number): number }>): void {
+    const stateValue: Record<string, number> = { closed: 0, half_open: 1, open: 2 };
+    new Gauge({
+      name: 'floodgate_deployment_breaker_state',
+      help: 'Circuit breaker state per deployment: 0 closed, 1 half-open, 2 open.',
+      labelNames: ['deployment'] as const,
+      registers: [this.registry],
+      collect() {
+        for (const [name, d] of deployments) this.set({ deployment: name }, stateValue[d.breaker.current()] ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'floodgate_deployment_in_flight',
+      help: 'Upstream calls in flight per deployment (streams count until they end).',
+      labelNames: ['deployment'] as const,
+      registers: [this.registry],
+      collect() {
+        for (const [name, d] of deployments) this.set({ deployment: name }, d.inFlight);
+      },
+    });
+    new Gauge({
+      name: 'floodgate_deployment_cooldown_seconds',
+      help: 'Seconds until a deployment may be called again after a rate limit or Retry-After (0 = now).',
+      labelNames: ['deployment'] as const,
+      registers: [this.registry],
+      collect() {
+        const now = Date.now();
+        for (const [name, d] of deployments) this.set({ deployment: name }, d.coolingFor(now) / 1000);
+      },
+    });
   }
 
   recordUsage(model: string, deployment: string, usage: { prompt_tokens?: number; completion_tokens?: number } | null | undefined): void {

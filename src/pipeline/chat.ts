@@ -1,14 +1,24 @@
-// The one place a chat request's stages are composed. Streaming and non-streaming share it: the
-// only difference is whether the upstream's answer arrives whole or as chunks, and both are
-// renamed to the public model, metered, and handed back to http/ in canonical OpenAI shapes.
+// The one place a chat request's stages are composed: resolve the model, plan the route
+// (capabilities, reroute, fallbacks), then let the router try deployments until one answers.
+// Streaming and non-streaming share it: a stream counts as answered once its first meaningful
+// chunk arrived, so failover covers everything before the client has seen a byte.
 import type { ChatCompletion, ChatCompletionRequest } from '../core/openai-types.js';
-import { GatewayError, isAbort, modelNotFound } from '../core/errors.js';
+import type { RerouteReason } from '../config/config.js';
+import { GatewayError, modelNotFound } from '../core/errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ModelCatalog, RoutedModel } from '../router/catalog.js';
+import { planChatRoute } from '../router/planner.js';
+import type { FallbackReason, Router } from '../router/router.js';
 import type { CallContext, ChunkStream } from '../providers/types.js';
+import { primeStream } from './prime-stream.js';
+import { relayChunks } from './relay.js';
+import { recordUpstreamOutcome } from './outcomes.js';
+
+export { recordUpstreamOutcome };
 
 export interface PipelineDeps {
   catalog: ModelCatalog;
+  router: Router;
   metrics: Metrics;
 }
 
@@ -17,29 +27,57 @@ export interface RequestContext extends CallContext {
   receivedAt: number;
 }
 
+/** How the answer was reached, for the response headers. */
+export interface RouteReport {
+  deployment: string;
+  /** The model that answered: the one requested, a reroute target or a fallback. */
+  model: string;
+  attempts: number;
+  rerouted?: RerouteReason | FallbackReason;
+}
+
 export type ChatReply =
-  | { kind: 'completion'; deployment: string; completion: ChatCompletion }
-  | { kind: 'stream'; deployment: string; chunks: ChunkStream };
+  | (RouteReport & { kind: 'completion'; completion: ChatCompletion })
+  | (RouteReport & { kind: 'stream'; chunks: ChunkStream });
+
+type Answer = { kind: 'completion'; completion: ChatCompletion } | { kind: 'stream'; chunks: ChunkStream };
 
 export async function runChat(deps: PipelineDeps, request: ChatCompletionRequest, ctx: RequestContext): Promise<ChatReply> {
-  const model = resolveModel(deps.catalog, request.model, 'chat');
-  const upstream = deps.catalog.pick(model);
-  const deployment = upstream.deployment;
-  let outcome;
-  try {
-    outcome = await upstream.chat(request, ctx);
-  } catch (error) {
-    recordUpstreamOutcome(deps.metrics, deployment, error);
-    throw error;
-  }
-  if (outcome.kind === 'completion') {
+  const requested = resolveModel(deps.catalog, request.model, 'chat');
+  const route = await planChatRoute(deps.catalog, requested, request);
+  if (route.rerouted) deps.metrics.reroutes.inc({ from: requested.config.id, to: route.plan.models[0]!.config.id, reason: route.rerouted });
+
+  const routed = await deps.router.route<Answer>(route.plan, ctx.signal, async (_model, lease) => {
+    const deployment = lease.deployment.name;
+    try {
+      const outcome = await lease.deployment.upstream.chat(request, ctx);
+      if (outcome.kind === 'completion') return outcome;
+      return { kind: 'stream', chunks: await primeStream(outcome.chunks, ctx.signal) };
+    } catch (error) {
+      recordUpstreamOutcome(deps.metrics, deployment, error);
+      throw error;
+    }
+  });
+
+  const model = routed.model.config.id;
+  const deployment = routed.lease.deployment.name;
+  deps.metrics.attemptsPerRequest.observe(routed.attempts);
+  const report: RouteReport = { deployment, model, attempts: routed.attempts };
+  const reason = route.rerouted ?? routed.fallback;
+  if (reason) report.rerouted = reason;
+
+  if (routed.value.kind === 'completion') {
+    routed.lease.succeed();
     recordUpstreamOutcome(deps.metrics, deployment);
-    const completion = outcome.completion;
-    completion.model = request.model;
-    deps.metrics.recordUsage(request.model, deployment, completion.usage);
-    return { kind: 'completion', deployment, completion };
+    const completion = routed.value.completion;
+    completion.model = model;
+    deps.metrics.recordUsage(model, deployment, completion.usage);
+    return { ...report, kind: 'completion', completion };
   }
-  return { kind: 'stream', deployment, chunks: relayChunks(deps, request, deployment, outcome.chunks, ctx) };
+  const chunks = relayChunks({
+    metrics: deps.metrics, request, model, deployment, lease: routed.lease, prompt: route.needs.prompt, receivedAt: ctx.receivedAt,
+  }, routed.value.chunks);
+  return { ...report, kind: 'stream', chunks };
 }
 
 export function resolveModel(catalog: ModelCatalog, id: string, want: 'chat' | 'embedding'): RoutedModel {
@@ -53,72 +91,3 @@ export function resolveModel(catalog: ModelCatalog, id: string, want: 'chat' | '
   }
   return model;
 }
-
-/** One upstream call's outcome: ok, aborted (the client left) or an error code by deployment. */
-export function recordUpstreamOutcome(metrics: Metrics, deployment: string, error?: unknown): void {
-  if (error === undefined) {
-    metrics.upstreamRequests.inc({ deployment, outcome: 'ok' });
-  } else if (error === ABORTED || isAbort(error)) {
-    metrics.upstreamRequests.inc({ deployment, outcome: 'aborted' });
-  } else {
-    metrics.upstreamRequests.inc({ deployment, outcome: 'error' });
-    metrics.upstreamErrors.inc({ deployment, code: error instanceof GatewayError ? error.code : 'internal' });
-  }
-}
-
-/**
- * Renames chunks to the public model and meters them. The adapter always asks upstream for usage,
- * so the usage-only chunk is dropped again when the client did not ask for it, as OpenAI does.
- */
-function relayChunks(
-  deps: PipelineDeps,
-  request: ChatCompletionRequest,
-  deployment: string,
-  upstream: ChunkStream,
-  ctx: RequestContext,
-): ChunkStream {
-  const wantsUsage = request.stream_options?.include_usage === true;
-  const model = request.model;
-  let firstTokenSeen = false;
-  let recorded = false;
-  const record = (error?: unknown): void => {
-    if (recorded) return;
-    recorded = true;
-    recordUpstreamOutcome(deps.metrics, deployment, error);
-  };
-  return {
-    pipe(sink) {
-      upstream.pipe({
-        chunk(chunk) {
-          chunk.model = model;
-          if (chunk.usage) deps.metrics.recordUsage(model, deployment, chunk.usage);
-          if (!firstTokenSeen && chunk.choices.some((c) => c.delta.content || c.delta.tool_calls || c.delta.refusal)) {
-            firstTokenSeen = true;
-            deps.metrics.timeToFirstToken.observe({ model, deployment }, (performance.now() - ctx.receivedAt) / 1000);
-          }
-          if (!wantsUsage) {
-            if (chunk.choices.length === 0 && chunk.usage) return;
-            delete chunk.usage;
-          }
-          sink.chunk(chunk);
-        },
-        end() {
-          record();
-          sink.end();
-        },
-        error(error) {
-          record(error);
-          sink.error(error);
-        },
-      });
-    },
-    pause: () => upstream.pause(),
-    resume: () => upstream.resume(),
-    cancel() {
-      record(ABORTED);
-      upstream.cancel();
-    },
-  };
-}
-
-const ABORTED = Symbol('aborted');

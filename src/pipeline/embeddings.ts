@@ -1,28 +1,37 @@
-// Embeddings through the same model resolution and metering as chat.
+// Embeddings through the same model resolution, failover and metering as chat.
 import type { EmbeddingRequest, EmbeddingResponse } from '../core/openai-types.js';
 import { GatewayError } from '../core/errors.js';
-import { recordUpstreamOutcome, resolveModel, type PipelineDeps, type RequestContext } from './chat.js';
+import { planSimpleRoute } from '../router/planner.js';
+import { resolveModel, type PipelineDeps, type RequestContext, type RouteReport } from './chat.js';
+import { recordUpstreamOutcome } from './outcomes.js';
 
 export async function runEmbeddings(
   deps: PipelineDeps,
   request: EmbeddingRequest,
   ctx: RequestContext,
-): Promise<{ deployment: string; response: EmbeddingResponse }> {
-  const model = resolveModel(deps.catalog, request.model, 'embedding');
-  const upstream = deps.catalog.pick(model);
-  if (!upstream.embed) {
-    throw new GatewayError(`Deployment ${upstream.deployment} offers no embeddings.`, {
-      status: 400, type: 'invalid_request_error', code: 'model_not_supported', param: 'model',
-    });
-  }
-  try {
-    const response = await upstream.embed(request, ctx);
-    response.model = request.model;
-    recordUpstreamOutcome(deps.metrics, upstream.deployment);
-    deps.metrics.recordUsage(request.model, upstream.deployment, response.usage);
-    return { deployment: upstream.deployment, response };
-  } catch (error) {
-    recordUpstreamOutcome(deps.metrics, upstream.deployment, error);
-    throw error;
-  }
+): Promise<RouteReport & { response: EmbeddingResponse }> {
+  const requested = resolveModel(deps.catalog, request.model, 'embedding');
+  const routed = await deps.router.route(planSimpleRoute(deps.catalog, requested), ctx.signal, async (_model, lease) => {
+    const upstream = lease.deployment.upstream;
+    if (!upstream.embed) {
+      throw new GatewayError(`Deployment ${upstream.deployment} offers no embeddings.`, {
+        status: 400, type: 'invalid_request_error', code: 'model_not_supported', param: 'model',
+      });
+    }
+    try {
+      return await upstream.embed(request, ctx);
+    } catch (error) {
+      recordUpstreamOutcome(deps.metrics, upstream.deployment, error);
+      throw error;
+    }
+  });
+  routed.lease.succeed();
+  const deployment = routed.lease.deployment.name;
+  const model = routed.model.config.id;
+  recordUpstreamOutcome(deps.metrics, deployment);
+  deps.metrics.attemptsPerRequest.observe(routed.attempts);
+  const response = routed.value;
+  response.model = model;
+  deps.metrics.recordUsage(model, deployment, response.usage);
+  return { deployment, model, attempts: routed.attempts, ...(routed.fallback ? { rerouted: routed.fallback } : {}), response };
 }

@@ -1,33 +1,45 @@
-// The public model names and the deployments behind each. Issue-level routing (strategies,
-// failover, health) builds on this; for now a model's deployment is chosen by weight.
+// The public model names and the deployments behind each. Deployment state (health, in-flight,
+// latency) is shared: two models over one deployment see the same breaker and cooldown.
 import type { ModelCard } from '../core/openai-types.js';
-import type { Config, ModelConfig } from '../config/config.js';
+import type { Config, ModelConfig, RoutingConfig } from '../config/config.js';
 import type { ProviderRegistry } from '../providers/registry.js';
-import type { UpstreamModel } from '../providers/types.js';
+import type { BreakerState } from './breaker.js';
+import { DeploymentState } from './deployment-state.js';
+import type { Candidate } from './strategies/index.js';
 
 export interface RoutedModel {
   readonly config: ModelConfig;
-  readonly targets: ReadonlyArray<{ upstream: UpstreamModel; weight: number }>;
-  readonly totalWeight: number;
+  /** The model's deployments in configured order, with their weights for this model. */
+  readonly candidates: readonly Candidate[];
+}
+
+export interface CatalogOptions {
+  now?: () => number;
+  onBreakerChange?: (deployment: string, state: BreakerState) => void;
 }
 
 export class ModelCatalog {
   private readonly models = new Map<string, RoutedModel>();
   private readonly cards: ModelCard[];
+  readonly deployments = new Map<string, DeploymentState>();
+  readonly routing: RoutingConfig;
 
-  constructor(config: Config, registry: ProviderRegistry) {
-    const bound = new Map<string, UpstreamModel>();
+  constructor(config: Config, registry: ProviderRegistry, options: CatalogOptions = {}) {
+    this.routing = config.routing;
+    const now = options.now ?? Date.now;
+    const onBreakerChange = options.onBreakerChange ?? (() => {});
     for (const deployment of config.deployments.values()) {
       const provider = config.providers.get(deployment.provider);
-      if (provider) bound.set(deployment.name, registry.bind(provider, deployment));
+      if (!provider) continue;
+      const upstream = registry.bind(provider, deployment);
+      this.deployments.set(deployment.name, new DeploymentState(upstream, config.routing, now, onBreakerChange));
     }
     for (const model of config.models.values()) {
-      const targets = model.deployments.flatMap((name) => {
-        const upstream = bound.get(name);
-        const weight = config.deployments.get(name)?.weight ?? 1;
-        return upstream ? [{ upstream, weight }] : [];
+      const candidates = model.deployments.flatMap((name) => {
+        const state = this.deployments.get(name);
+        return state ? [{ state, weight: config.deployments.get(name)?.weight ?? 1 }] : [];
       });
-      this.models.set(model.id, { config: model, targets, totalWeight: targets.reduce((sum, t) => sum + t.weight, 0) });
+      this.models.set(model.id, { config: model, candidates });
     }
     this.cards = [...config.models.values()].map((m) => m.card);
   }
@@ -36,18 +48,12 @@ export class ModelCatalog {
     return this.models.get(id);
   }
 
-  list(): readonly ModelCard[] {
-    return this.cards;
+  /** Every model, in configured order (the order `reroute: auto` breaks ties by). */
+  all(): IterableIterator<RoutedModel> {
+    return this.models.values();
   }
 
-  /** Weighted random choice; `random` is injectable so tests can pin the draw. */
-  pick(model: RoutedModel, random: () => number = Math.random): UpstreamModel {
-    if (model.targets.length === 1) return model.targets[0]!.upstream;
-    let draw = random() * model.totalWeight;
-    for (const target of model.targets) {
-      draw -= target.weight;
-      if (draw < 0) return target.upstream;
-    }
-    return model.targets[model.targets.length - 1]!.upstream;
+  list(): readonly ModelCard[] {
+    return this.cards;
   }
 }

@@ -64,7 +64,8 @@ export function deliverStream(d: StreamDelivery): void {
   });
 
   /** Emits one event, applying faults; returns the bytes to write and whether the stream is over. */
-  const step = (): { out: string; end: 'no' | 'end' | 'destroy' } => {
+  const step = (): { out: string; end: 'no' | 'end' | 'destroy' | 'hang' } => {
+    if (faults?.hangAfter !== undefined && written >= faults.hangAfter) return { out: '', end: 'hang' };
     if (faults?.cutAfter !== undefined && written >= faults.cutAfter) return { out: '', end: 'destroy' };
     if (faults?.errorEventAfter !== undefined && written >= faults.errorEventAfter) return { out: d.frames.errorEvent, end: 'end' };
     const event = events.next();
@@ -76,9 +77,12 @@ export function deliverStream(d: StreamDelivery): void {
     return { out: malformed + event, end: 'no' };
   };
 
-  const finish = (out: string, end: 'end' | 'destroy'): void => {
+  const finish = (out: string, end: 'end' | 'destroy' | 'hang'): void => {
     done = true;
-    if (end === 'end') {
+    if (end === 'hang') {
+      // Nothing more, ever: the connection stays open until the client gives up.
+      if (out.length > 0) res.write(out);
+    } else if (end === 'end') {
       res.end(out);
     } else if (out.length > 0) {
       // Let the bytes already produced reach the client before the connection is torn down.
@@ -117,6 +121,12 @@ export function deliverBody(res: ServerResponse, status: number, headers: Record
     const bytes = Buffer.from(body);
     res.writeHead(status, { ...headers, 'content-length': String(bytes.length) });
     res.write(bytes.subarray(0, Math.floor(bytes.length / 2)), () => res.destroy());
+    return;
+  }
+  if (faults?.hangAfter !== undefined) {
+    // Headers, then nothing: the body never comes and the connection stays open.
+    res.writeHead(status, { ...headers, 'content-length': String(Buffer.byteLength(body)) });
+    res.flushHeaders();
     return;
   }
   if (faults?.malformedAfter !== undefined) body = body.slice(0, Math.floor(body.length / 2));

@@ -15,11 +15,13 @@
 //                               non-streaming: the body trickles out in pieces <ms> apart
 //   error-event[:<n>=1]         stream: after n events an in-band `data: {"error":...}` and the end;
 //                               non-streaming: a 500
+//   hang:<n>                    stream: n events, then silence with the connection left open (an
+//                               upstream stuck mid-answer); non-streaming: headers, then silence
 // Probability is drawn with Math.random per request and per spec (p defaults to 1), so p=1 is
 // fully deterministic and tests rely on that.
 
 export type ErrorFaultKind = '429' | '500' | '502' | '503' | 'refusal';
-type FaultKind = ErrorFaultKind | 'slow-first-byte' | 'reset' | 'cut' | 'malformed' | 'slow-loris' | 'error-event';
+type FaultKind = ErrorFaultKind | 'slow-first-byte' | 'reset' | 'cut' | 'malformed' | 'slow-loris' | 'error-event' | 'hang';
 
 export interface FaultSpec {
   kind: FaultKind;
@@ -36,6 +38,7 @@ export interface FaultPlan {
   malformedAfter?: number;
   stallMs?: number;
   errorEventAfter?: number;
+  hangAfter?: number;
 }
 
 const KINDS: Record<FaultKind, { arg: 'none' | 'optional' | 'required' }> = {
@@ -50,6 +53,7 @@ const KINDS: Record<FaultKind, { arg: 'none' | 'optional' | 'required' }> = {
   malformed: { arg: 'optional' },
   'slow-loris': { arg: 'required' },
   'error-event': { arg: 'optional' },
+  hang: { arg: 'required' },
 };
 
 function isKind(value: string): value is FaultKind {
@@ -132,6 +136,9 @@ export function planFaults(specs: readonly FaultSpec[], roll: () => number = Mat
         break;
       case 'error-event':
         plan.errorEventAfter = Math.floor(spec.arg ?? 1);
+        break;
+      case 'hang':
+        plan.hangAfter = Math.floor(spec.arg ?? 0);
         break;
       default:
         // The first error fault listed wins; later ones are ignored.

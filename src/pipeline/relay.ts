@@ -1,0 +1,96 @@
+// The last stage of a stream: renames chunks to the model that answered, meters them, closes the
+// deployment's lease with the stream's real outcome (a cut mid-stream counts against its health),
+// and, when the client leaves early, records the usage spent so far.
+import type { ChatCompletionRequest } from '../core/openai-types.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { ChunkStream } from '../providers/types.js';
+import type { AttemptLease } from '../router/deployment-state.js';
+import type { PromptSize } from '../router/prompt-size.js';
+import { ABORTED, recordUpstreamOutcome } from './outcomes.js';
+
+export interface RelayContext {
+  metrics: Metrics;
+  request: ChatCompletionRequest;
+  /** The public model that answered. */
+  model: string;
+  deployment: string;
+  lease: AttemptLease;
+  prompt: PromptSize;
+  receivedAt: number;
+}
+
+/**
+ * The adapter always asks upstream for usage, so the usage-only chunk is dropped again when the
+ * client did not ask for it, as OpenAI does.
+ */
+export function relayChunks(ctx: RelayContext, upstream: ChunkStream): ChunkStream {
+  const { metrics, model, deployment, lease } = ctx;
+  const wantsUsage = ctx.request.stream_options?.include_usage === true;
+  let firstTokenSeen = false;
+  let usageSeen = false;
+  /** Content and tool-call deltas relayed: about one token each, the estimate for a cut-short stream. */
+  let pieces = 0;
+  let recorded = false;
+  const record = (error?: unknown): void => {
+    if (recorded) return;
+    recorded = true;
+    recordUpstreamOutcome(metrics, deployment, error);
+  };
+  return {
+    pipe(sink) {
+      upstream.pipe({
+        chunk(chunk) {
+          chunk.model = model;
+          if (chunk.usage) {
+            usageSeen = true;
+            metrics.recordUsage(model, deployment, chunk.usage);
+          }
+          for (const choice of chunk.choices) {
+            if (choice.delta.content || choice.delta.tool_calls || choice.delta.refusal) pieces++;
+          }
+          if (!firstTokenSeen && pieces > 0) {
+            firstTokenSeen = true;
+            metrics.timeToFirstToken.observe({ model, deployment }, (performance.now() - ctx.receivedAt) / 1000);
+          }
+          if (!wantsUsage) {
+            if (chunk.choices.length === 0 && chunk.usage) return;
+            delete chunk.usage;
+          }
+          sink.chunk(chunk);
+        },
+        end() {
+          record();
+          lease.succeed();
+          sink.end();
+        },
+        error(error) {
+          record(error);
+          lease.fail(error);
+          if (!usageSeen) recordPartialUsage();
+          sink.error(error);
+        },
+      });
+    },
+    pause: () => upstream.pause(),
+    resume: () => upstream.resume(),
+    cancel() {
+      if (recorded) return upstream.cancel();
+      record(ABORTED);
+      lease.release();
+      upstream.cancel();
+      if (!usageSeen) recordPartialUsage();
+    },
+  };
+
+  /**
+   * The upstream bills a stream cut short too: the whole prompt and what it generated so far.
+   * Its usage chunk never comes, so the prompt is counted here and the output estimated.
+   */
+  function recordPartialUsage(): void {
+    metrics.partialStreams.inc({ model, deployment });
+    ctx.prompt.tokens().then(
+      (promptTokens) => metrics.recordUsage(model, deployment, { prompt_tokens: promptTokens, completion_tokens: pieces }),
+      () => metrics.recordUsage(model, deployment, { prompt_tokens: ctx.prompt.upperBound(), completion_tokens: pieces }),
+    );
+  }
+}

@@ -1,0 +1,69 @@
+// How many tokens a chat request's prompt takes, for the context-window check. Counting exactly
+// needs gpt-tokenizer, whose tables cost about 70 MB of heap, so it is loaded only when the cheap
+// bound says it matters: a BPE token covers at least one byte, so the prompt's UTF-8 size, run
+// through the same recipe, can never undercount. Most requests fit by that bound and never load it.
+import { countPromptTokens, type CountedMessage } from '../core/prompt-tokens.js';
+import type { ChatCompletionRequest, ChatMessage } from '../core/openai-types.js';
+
+type Encoder = (text: string) => number;
+let encoder: Promise<Encoder> | undefined;
+
+/** o200k_base, the encoding of OpenAI's current models; other vendors' counts are close to it. */
+function loadEncoder(): Promise<Encoder> {
+  encoder ??= import('gpt-tokenizer').then((m) => (text: string) => (text.length === 0 ? 0 : m.encode(text).length));
+  return encoder;
+}
+
+const byteCount: Encoder = (text) => Buffer.byteLength(text, 'utf8');
+
+/** One request's prompt size, counted at most once each way. */
+export class PromptSize {
+  private readonly messages: CountedMessage[];
+  private readonly extras: string[];
+  private bound: number | undefined;
+  private exact: Promise<number> | undefined;
+
+  constructor(request: ChatCompletionRequest) {
+    this.messages = request.messages.map(countedMessage);
+    this.extras = [];
+    if (request.tools && request.tools.length > 0) this.extras.push(JSON.stringify(request.tools));
+    if (request.response_format?.type === 'json_schema') this.extras.push(JSON.stringify(request.response_format.json_schema.schema ?? {}));
+  }
+
+  /** A number of tokens the prompt certainly does not exceed. */
+  upperBound(): number {
+    this.bound ??= countPromptTokens(this.messages, this.extras, byteCount);
+    return this.bound;
+  }
+
+  tokens(): Promise<number> {
+    this.exact ??= loadEncoder().then((encode) => countPromptTokens(this.messages, this.extras, encode));
+    return this.exact;
+  }
+
+  /** Whether prompt + reserved output fit in `window` tokens; counts exactly only when it must. */
+  async fits(window: number, reservedOutput: number): Promise<boolean> {
+    if (this.upperBound() + reservedOutput <= window) return true;
+    return (await this.tokens()) + reservedOutput <= window;
+  }
+}
+
+function countedMessage(message: ChatMessage): CountedMessage {
+  const counted: CountedMessage = { role: message.role, text: '', images: 0 };
+  if (typeof message.content === 'string') counted.text = message.content;
+  else if (Array.isArray(message.content)) {
+    const texts: string[] = [];
+    for (const part of message.content) {
+      if (part.type === 'text') texts.push(part.text);
+      else if (part.type === 'refusal') texts.push(part.refusal);
+      else if (part.type === 'image_url') counted.images++;
+    }
+    counted.text = texts.join('\n');
+  }
+  if (message.name) counted.name = message.name;
+  if (message.tool_calls && message.tool_calls.length > 0) {
+    counted.toolCalls = message.tool_calls.map((call) =>
+      call.type === 'custom' ? { name: call.custom.name, arguments: call.custom.input } : { name: call.function.name, arguments: call.function.arguments });
+  }
+  return counted;
+}
