@@ -39,10 +39,10 @@ export async function planChatRoute(catalog: ModelCatalog, requested: RoutedMode
   };
 }
 
-/** Embeddings have no capabilities to check: the model, then its fallbacks. */
+/** Without capabilities to check (embeddings): the model, then its fallbacks. */
 export function planSimpleRoute(catalog: ModelCatalog, requested: RoutedModel): RoutePlan {
-  const fallbacks = requested.config.fallbacks.flatMap((id) => catalog.get(id) ?? []);
-  return { models: [requested, ...fallbacks], contentPolicyFallbacks: [] };
+  const lookup = (ids: string[]): RoutedModel[] => ids.flatMap((id) => catalog.get(id) ?? []);
+  return { models: [requested, ...lookup(requested.config.fallbacks)], contentPolicyFallbacks: lookup(requested.config.contentPolicyFallbacks) };
 }
 
 /** Chat models other than `requested` that can serve the request, in configured order. */

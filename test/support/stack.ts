@@ -4,10 +4,11 @@ import { validateRaw } from '../../src/config/load.js';
 import { simulatedConfig } from '../../src/config/simulated.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { startGateway, type Gateway } from '../../src/server.js';
-import { startSimulator } from '../../src/simulator/index.js';
+import { startSimulator, type RunningSimulator } from '../../src/simulator/index.js';
 
 export interface Stack {
   simulatorUrl: string;
+  simulator: RunningSimulator;
   gateway: Gateway;
   /** The gateway's OpenAI base URL, e.g. http://127.0.0.1:PORT/v1 */
   baseURL: string;
@@ -28,6 +29,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const gateway = await startGateway(config, createLogger(process.env.LOG_LEVEL ?? 'silent'), { processMetrics: false });
   return {
     simulatorUrl: simulator.url,
+    simulator,
     gateway,
     baseURL: `${gateway.url}/v1`,
     async close() {
