@@ -33,7 +33,9 @@ export async function startGateway(config: Config, logger: Logger, options: { pr
     },
   });
   metrics.watchDeployments(catalog.deployments);
-  const router = new Router(config.routing);
+  const router = new Router(config.routing, {
+    onFirstByte: (deployment, ms) => metrics.upstreamLatency.observe({ deployment }, ms / 1000),
+  });
   const app = buildApp({ server: config.server, routing: config.routing, catalog, router, metrics, logger });
   await app.fastify.listen({ host: config.server.host, port: config.server.port });
   const address = app.fastify.server.address();

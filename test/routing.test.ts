@@ -235,3 +235,31 @@ describe('client disconnect', () => {
     assert.ok(inTokens > 5, `prompt tokens counted: ${inTokens}`);
   });
 });
+
+describe('the total timeout', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack({
+      config: (url) =>
+        configFrom({
+          providers: { sim: { base_url: url } },
+          deployments: { glacial: { provider: 'sim', model: 'sim-chat', headers: { 'x-sim-fault': 'slow-first-byte:5000' } } },
+          models: { glacial: { deployments: ['glacial'] } },
+          routing: { total_timeout_ms: 600 },
+        }),
+    });
+  });
+  after(async () => stack.close());
+
+  test('bounds a request whatever the provider timeouts allow, and the upstream call is cancelled', async () => {
+    const client = new OpenAI({ baseURL: stack.baseURL, apiKey: 'anonymous', maxRetries: 0 });
+    const started = Date.now();
+    await assert.rejects(client.chat.completions.create({ model: 'glacial', messages: [{ role: 'user', content: 'x' }] }), (error: unknown) => {
+      assert.ok(error instanceof OpenAI.APIError);
+      assert.equal(error.status, 504);
+      assert.equal(error.code, 'request_timeout');
+      return true;
+    });
+    assert.ok(Date.now() - started < 4000, 'answered at the deadline, not when the upstream would have');
+  });
+});

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { ConfigError } from './config.js';
-import { loadConfigFile, parseConfigText } from './load.js';
+import { loadConfigFile, parseConfigText, validateRaw } from './load.js';
 import { configFromEnvironment } from './from-env.js';
 import { resolveConfig } from './config.js';
 
@@ -117,4 +117,34 @@ test('the CLI exits 2 with usage on an unknown option or an empty port', () => {
     assert.match(run.stderr, /Usage:/);
     assert.ok(!run.stderr.includes('    at '), 'no stack trace');
   }
+});
+
+test('routing: fallbacks and reroute targets must name other models of the same type; strategies are checked', () => {
+  const raw = {
+    providers: { p: { base_url: 'http://127.0.0.1:1' } },
+    deployments: { d: { provider: 'p', model: 'm' } },
+    models: {
+      chat: { deployments: ['d'], fallbacks: ['nope', 'chat'], content_policy_fallbacks: ['emb'], reroute: { vision: 'emb' } },
+      emb: { type: 'embedding', deployments: ['d'] },
+    },
+  };
+  const found = problems(() => resolveConfig(validateRaw(raw), { kind: 'file', path: 'x' }));
+  assert.ok(found.includes('models.chat.fallbacks[0]: unknown model "nope" (known: chat, emb)'), found.join('\n'));
+  assert.ok(found.includes('models.chat.fallbacks[1]: a model cannot be its own fallback or reroute target'), found.join('\n'));
+  assert.ok(found.includes('models.chat.content_policy_fallbacks[0]: "emb" is an embedding model'), found.join('\n'));
+  assert.ok(found.includes('models.chat.reroute.vision: "emb" is an embedding model'), found.join('\n'));
+
+  const strategy = problems(() => validateRaw({ ...raw, models: { chat: { deployments: ['d'], strategy: 'fastest', reroute: { sight: 'x' } } } }));
+  assert.ok(strategy.some((p) => p.startsWith('models.chat.strategy:')), strategy.join('\n'));
+  assert.ok(strategy.some((p) => p.startsWith('models.chat.reroute')), strategy.join('\n'));
+});
+
+test('routing defaults: 3 attempts, a 20% retry budget, breakers, 10-minute total timeout, auto reroute', () => {
+  const config = resolveConfig(validateRaw({ providers: { p: { base_url: 'http://x' } }, deployments: { d: { provider: 'p', model: 'm' } }, models: { m: { deployments: ['d'] } } }), { kind: 'file', path: 'x' });
+  assert.equal(config.routing.max_attempts, 3);
+  assert.equal(config.routing.retry_budget.ratio, 0.2);
+  assert.equal(config.routing.breaker.consecutive_failures, 5);
+  assert.equal(config.routing.total_timeout_ms, 600_000);
+  assert.equal(config.models.get('m')!.reroute, 'auto');
+  assert.equal(config.models.get('m')!.strategy, 'weighted');
 });

@@ -88,9 +88,11 @@ export class AttemptLease {
     this.startedAt = now();
   }
 
-  /** The first token (or the whole answer) arrived: feeds the latency average. */
-  firstByte(): void {
-    this.deployment.recordLatency(this.now() - this.startedAt);
+  /** The first token (or the whole answer) arrived: feeds the latency average; returns the wait. */
+  firstByte(): number {
+    const ms = this.now() - this.startedAt;
+    this.deployment.recordLatency(ms);
+    return ms;
   }
 
   succeed(): void {

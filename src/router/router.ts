@@ -42,6 +42,8 @@ export interface RouterOptions {
   now?: () => number;
   random?: () => number;
   sleep?: (ms: number, signal: CancelSignal) => Promise<void>;
+  /** Told how long each successful attempt waited for its first token (or whole answer). */
+  onFirstByte?: (deployment: string, ms: number) => void;
 }
 
 const CONTENT_POLICY_CODES = new Set(['content_policy_violation', 'content_filter']);
@@ -51,6 +53,7 @@ export class Router {
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly sleep: (ms: number, signal: CancelSignal) => Promise<void>;
+  private readonly onFirstByte: (deployment: string, ms: number) => void;
 
   constructor(
     private readonly settings: RoutingConfig,
@@ -59,6 +62,7 @@ export class Router {
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
     this.sleep = options.sleep ?? abortableSleep;
+    this.onFirstByte = options.onFirstByte ?? (() => {});
     this.budget = new RetryBudget(settings.retry_budget, this.now);
   }
 
@@ -86,7 +90,7 @@ export class Router {
       const lease = next.candidate.state.begin();
       try {
         const value = await attempt(next.model, lease);
-        lease.firstByte();
+        this.onFirstByte(next.candidate.state.name, lease.firstByte());
         const servedByFallback = next.model !== plan.models[0] ? (fallback ?? 'fallback') : undefined;
         return { value, model: next.model, lease, attempts: failures.length + 1, ...(servedByFallback ? { fallback: servedByFallback } : {}) };
       } catch (error) {
