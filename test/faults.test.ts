@@ -128,11 +128,11 @@ before(async () => {
       const deployments: Record<string, unknown> = { healthy: { provider: 'sim', model: 'sim-chat' } };
       const models: Record<string, unknown> = {};
       for (const c of CASES) {
-        const bad = (suffix: string) => ({ provider: c.fault ? 'sim' : 'dead', model: 'sim-chat', headers: c.fault ? { 'x-sim-fault': c.fault } : {} });
+        const bad = () => ({ provider: c.fault ? 'sim' : 'dead', model: 'sim-chat', headers: c.fault ? { 'x-sim-fault': c.fault } : {} });
         // Separate deployments per mode, so one mode's breaker does not change another's count.
         for (const mode of ['plain', 'stream']) {
-          deployments[`${slug(c)}-${mode}-solo`] = bad(mode);
-          deployments[`${slug(c)}-${mode}-pair`] = bad(mode);
+          deployments[`${slug(c)}-${mode}-solo`] = bad();
+          deployments[`${slug(c)}-${mode}-pair`] = bad();
           models[`${slug(c)}-${mode}-solo`] = { deployments: [`${slug(c)}-${mode}-solo`] };
           models[`${slug(c)}-${mode}-pair`] = { deployments: [`${slug(c)}-${mode}-pair`, 'healthy'], strategy: 'priority' };
         }
