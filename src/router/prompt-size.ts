@@ -16,29 +16,34 @@ function loadEncoder(): Promise<Encoder> {
 
 const byteCount: Encoder = (text) => Buffer.byteLength(text, 'utf8');
 
-/** One request's prompt size, counted at most once each way. */
+/** One request's prompt size, counted at most once each way, and only when asked. */
 export class PromptSize {
-  private readonly messages: CountedMessage[];
-  private readonly extras: string[];
+  private parts: { messages: CountedMessage[]; extras: string[] } | undefined;
   private bound: number | undefined;
   private exact: Promise<number> | undefined;
 
-  constructor(request: ChatCompletionRequest) {
-    this.messages = request.messages.map(countedMessage);
-    this.extras = [];
-    if (request.tools && request.tools.length > 0) this.extras.push(JSON.stringify(request.tools));
-    if (request.response_format?.type === 'json_schema') this.extras.push(JSON.stringify(request.response_format.json_schema.schema ?? {}));
-  }
+  constructor(private readonly request: ChatCompletionRequest) {}
 
   /** A number of tokens the prompt certainly does not exceed. */
   upperBound(): number {
-    this.bound ??= countPromptTokens(this.messages, this.extras, byteCount);
+    this.bound ??= this.count(byteCount);
     return this.bound;
   }
 
   tokens(): Promise<number> {
-    this.exact ??= loadEncoder().then((encode) => countPromptTokens(this.messages, this.extras, encode));
+    this.exact ??= loadEncoder().then((encode) => this.count(encode));
     return this.exact;
+  }
+
+  private count(encode: Encoder): number {
+    if (!this.parts) {
+      const { messages, tools, response_format: format } = this.request;
+      const extras: string[] = [];
+      if (tools && tools.length > 0) extras.push(JSON.stringify(tools));
+      if (format?.type === 'json_schema') extras.push(JSON.stringify(format.json_schema.schema ?? {}));
+      this.parts = { messages: messages.map(countedMessage), extras };
+    }
+    return countPromptTokens(this.parts.messages, this.parts.extras, encode);
   }
 
   /** Whether prompt + reserved output fit in `window` tokens; counts exactly only when it must. */
