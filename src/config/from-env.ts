@@ -8,6 +8,8 @@ type Env = Record<string, string | undefined>;
 
 interface KnownProvider {
   name: string;
+  /** The wire format when it is not OpenAI's. */
+  kind?: 'gemini' | 'anthropic';
   keyVar?: string;
   urlVar?: string;
   defaultUrl?: string;
@@ -37,6 +39,15 @@ const KNOWN: KnownProvider[] = [
   { name: 'openrouter', keyVar: 'OPENROUTER_API_KEY', defaultUrl: 'https://openrouter.ai/api/v1', modelVar: 'OPENROUTER_MODEL', models: [
     { id: 'openrouter/auto', context_length: 128_000, input_modalities: ['text', 'image'] },
   ] },
+  // claude-sonnet-4-5 is Anthropic's alias for the current Sonnet 4.5 snapshot.
+  { name: 'anthropic', kind: 'anthropic', keyVar: 'ANTHROPIC_API_KEY', urlVar: 'ANTHROPIC_BASE_URL', defaultUrl: 'https://api.anthropic.com', modelVar: 'ANTHROPIC_MODEL', models: [
+    { id: 'claude-sonnet-4-5', context_length: 200_000, input_modalities: ['text', 'image'] },
+  ] },
+  // gemini-flash-latest is Google's alias for the current Flash model, so the default does not age.
+  { name: 'gemini', kind: 'gemini', keyVar: 'GEMINI_API_KEY', urlVar: 'GEMINI_BASE_URL', defaultUrl: 'https://generativelanguage.googleapis.com', modelVar: 'GEMINI_MODEL', models: [
+    { id: 'gemini-flash-latest', context_length: 1_048_576, input_modalities: ['text', 'image'] },
+    { id: 'gemini-embedding-001', type: 'embedding', context_length: 2048 },
+  ] },
   { name: 'ollama', urlVar: 'OLLAMA_BASE_URL', modelVar: 'OLLAMA_MODEL', models: [{ id: 'llama3.2', context_length: 131_072 }] },
   { name: 'vllm', keyVar: 'VLLM_API_KEY', urlVar: 'VLLM_BASE_URL', modelVar: 'VLLM_MODEL', models: [] },
   { name: 'llamacpp', urlVar: 'LLAMACPP_BASE_URL', modelVar: 'LLAMACPP_MODEL', models: [{ id: 'default', context_length: 8192 }] },
@@ -60,7 +71,7 @@ export function configFromEnvironment(env: Env): Config | null {
     const configured = known.defaultUrl !== undefined ? Boolean(key) : Boolean(known.urlVar && env[known.urlVar]);
     if (!configured || !url) continue;
     used.push(...[known.keyVar, known.urlVar].filter((v): v is string => Boolean(v && env[v])));
-    providers[known.name] = { base_url: withV1(url, known.name), ...(key ? { api_key: key } : {}) };
+    providers[known.name] = { ...(known.kind ? { kind: known.kind } : {}), base_url: withV1(url, known.name), ...(key ? { api_key: key } : {}) };
 
     // A variable such as OLLAMA_MODEL=qwen2.5,llama3.2 names the models to offer instead of the defaults.
     const named = env[known.modelVar]?.split(',').map((s) => s.trim()).filter(Boolean);

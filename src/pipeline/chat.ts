@@ -51,7 +51,12 @@ export async function runChat(deps: PipelineDeps, request: ChatCompletionRequest
     const deployment = lease.deployment.name;
     try {
       const outcome = await lease.deployment.upstream.chat(request, ctx);
-      if (outcome.kind === 'completion') return outcome;
+      if (outcome.kind === 'completion') {
+        // Some upstreams refuse with a 200 (Anthropic's stop_reason "refusal", Gemini's SAFETY):
+        // with content-policy fallbacks configured, that is a refusal to route around.
+        if (route.plan.contentPolicyFallbacks.length > 0 && isFilteredAnswer(outcome.completion)) throw contentFiltered(deployment);
+        return outcome;
+      }
       return { kind: 'stream', chunks: await primeStream(outcome.chunks, ctx.signal) };
     } catch (error) {
       recordUpstreamOutcome(deps.metrics, deployment, error);
@@ -79,6 +84,15 @@ export async function runChat(deps: PipelineDeps, request: ChatCompletionRequest
   }, routed.value.chunks);
   return { ...report, kind: 'stream', chunks };
 }
+
+function isFilteredAnswer(completion: ChatCompletion): boolean {
+  return completion.choices.length > 0 && completion.choices.every((c) => c.finish_reason === 'content_filter');
+}
+
+const contentFiltered = (deployment: string): GatewayError =>
+  new GatewayError(`Upstream ${deployment} declined to answer under its content policy.`, {
+    status: 400, type: 'invalid_request_error', code: 'content_policy_violation', deployment,
+  });
 
 export function resolveModel(catalog: ModelCatalog, id: string, want: 'chat' | 'embedding'): RoutedModel {
   const model = catalog.get(id);

@@ -2,12 +2,14 @@
 import { Agent, type Dispatcher } from 'undici';
 import type { DeploymentSettings, ProviderKind, ProviderSettings, UpstreamModel } from './types.js';
 import { openAICompatible } from './openai-compatible/adapter.js';
+import { gemini } from './gemini/adapter.js';
+import { anthropic } from './anthropic/adapter.js';
 
 export class ProviderRegistry {
   private readonly kinds = new Map<string, ProviderKind>();
   private readonly transports = new Map<string, Dispatcher>();
 
-  constructor(kinds: ProviderKind[] = [openAICompatible]) {
+  constructor(kinds: ProviderKind[] = [openAICompatible, gemini, anthropic]) {
     for (const kind of kinds) this.kinds.set(kind.kind, kind);
   }
 

@@ -8,13 +8,15 @@ export { isAbort };
 const URL_PATTERN = /\b(?:https?|wss?):\/\/[^\s"'<>)]+/gi;
 const KEY_PATTERN = /\b(?:sk|pk|rk|key|api)[-_][A-Za-z0-9_-]{8,}\b|\bBearer\s+\S+/gi;
 const ORG_PATTERN = /\b(?:org|proj|user)-[A-Za-z0-9]{6,}\b/g;
+/** Google API keys (Gemini): "AIza" and 35 more characters, with no separator after the prefix. */
+const GOOGLE_KEY_PATTERN = /\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])/g;
 
 /**
  * Upstream error text is useful to the caller ("maximum context length is 16384 tokens") but may
  * echo a URL, a key prefix or an account id; those are cut out, and the text is kept short.
  */
 export function scrubUpstreamText(text: string): string {
-  const clean = text.replace(URL_PATTERN, '[url]').replace(KEY_PATTERN, '[redacted]').replace(ORG_PATTERN, '[account]');
+  const clean = text.replace(URL_PATTERN, '[url]').replace(KEY_PATTERN, '[redacted]').replace(ORG_PATTERN, '[account]').replace(GOOGLE_KEY_PATTERN, '[redacted]');
   return clean.length > 500 ? `${clean.slice(0, 500)}…` : clean;
 }
 

@@ -4,6 +4,8 @@
 // Kinds and their argument:
 //   429[:retryAfterSeconds=1]   rate-limit error with OpenAI's body and rate-limit headers
 //   500 | 502 | 503[:retryAfterSeconds=1]   OpenAI-shaped server errors (503 carries Retry-After)
+//   529                         overloaded: Anthropic's overloaded_error status (other formats
+//                               answer it in their own overloaded shape)
 //   slow-first-byte:<ms>        wait before the status line and headers
 //   reset                       destroy the socket before any byte of the response
 //   cut:<n>                     stream: n events then destroy the socket (no [DONE]);
@@ -20,7 +22,7 @@
 // Probability is drawn with Math.random per request and per spec (p defaults to 1), so p=1 is
 // fully deterministic and tests rely on that.
 
-export type ErrorFaultKind = '429' | '500' | '502' | '503' | 'refusal';
+export type ErrorFaultKind = '429' | '500' | '502' | '503' | '529' | 'refusal';
 type FaultKind = ErrorFaultKind | 'slow-first-byte' | 'reset' | 'cut' | 'malformed' | 'slow-loris' | 'error-event' | 'hang';
 
 export interface FaultSpec {
@@ -46,6 +48,7 @@ const KINDS: Record<FaultKind, { arg: 'none' | 'optional' | 'required' }> = {
   '500': { arg: 'none' },
   '502': { arg: 'none' },
   '503': { arg: 'optional' },
+  '529': { arg: 'none' },
   refusal: { arg: 'none' },
   'slow-first-byte': { arg: 'required' },
   reset: { arg: 'none' },

@@ -5,6 +5,8 @@ import { deliverBody, waitUnlessClosed, type StreamTracker } from './delivery.js
 import { FaultSpecError, parseFaults, planFaults, splitModelFault, type FaultPlan } from './faults.js';
 import { BodyTooLargeError, MAX_BODY_BYTES, nextRequestId, readBody, sendError, sendJson } from './http-io.js';
 import { findSimModel, simModelCards, toModelCard } from './models.js';
+import { GEMINI_PATH_PREFIX, handleGeminiRoute } from './gemini-route.js';
+import { ANTHROPIC_MESSAGES_PATH, handleAnthropicMessages } from './anthropic-handler.js';
 import { handleChat, type Exchange } from './openai-chat-handler.js';
 import { createEmbeddings } from './openai-embeddings.js';
 import { openaiErrors, SimHttpError } from './openai-errors.js';
@@ -13,7 +15,7 @@ import { RateWindow, rateLimitedHeaders } from './rate-headers.js';
 
 export interface SimulatorServerOptions {
   pacing?: PacingMode;
-  /** When set, every request must carry `Authorization: Bearer <apiKey>`. */
+  /** When set, every request must carry `Authorization: Bearer <apiKey>` (Gemini routes: `x-goog-api-key` or `?key=`; Anthropic's /v1/messages: `x-api-key`). */
   apiKey?: string;
 }
 
@@ -60,6 +62,7 @@ async function applyRequestFaults(ex: Exchange, req: IncomingMessage, model: str
   else if (kind === '500') sendError(ex.res, openaiErrors.serverError(ex.requestId), headers);
   else if (kind === '502') sendError(ex.res, openaiErrors.badGateway(), headers);
   else if (kind === '503') sendError(ex.res, openaiErrors.overloaded(ex.requestId), { ...headers, 'retry-after': String(Math.ceil(retryAfterSeconds)) });
+  else if (kind === '529') sendError(ex.res, new SimHttpError(529, openaiErrors.overloaded(ex.requestId).body), headers);
   else sendError(ex.res, openaiErrors.refusal(), headers);
   return false;
 }
@@ -121,6 +124,12 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: Simula
     const query = url.indexOf('?');
     const path = query === -1 ? url : url.slice(0, query);
     const method = req.method ?? 'GET';
+    if (path.startsWith(GEMINI_PATH_PREFIX)) {
+      return await handleGeminiRoute(req, res, { pacingMode: ex.pacingMode, apiKey: options.apiKey, streams: state.streams, started });
+    }
+    if (path === ANTHROPIC_MESSAGES_PATH) {
+      return await handleAnthropicMessages(req, res, { requestId, started, pacingMode: ex.pacingMode, apiKey: options.apiKey, rateWindow: state.rateWindow, streams: state.streams });
+    }
     const which = route(method, path);
     if (which === 'unknown') throw openaiErrors.unknownRoute(method, path);
     checkAuth(req, options.apiKey);

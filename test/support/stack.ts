@@ -19,10 +19,12 @@ export interface StackOptions {
   /** Build the config from the simulator's URL; default: every simulated model. */
   config?: (simulatorUrl: string) => Config;
   pacing?: 'realistic' | 'instant';
+  /** Makes the simulator demand this key, so tests see that the gateway sends it. */
+  simulatorApiKey?: string;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  const simulator = await startSimulator({ host: '127.0.0.1', port: 0, pacing: options.pacing ?? 'instant' });
+  const simulator = await startSimulator({ host: '127.0.0.1', port: 0, pacing: options.pacing ?? 'instant', apiKey: options.simulatorApiKey });
   const config = (options.config ?? simulatedConfig)(simulator.url);
   config.server.host = '127.0.0.1';
   config.server.port = 0;

@@ -11,9 +11,8 @@ import type {
 } from '../../core/openai-types.js';
 import type { CallContext, ChatOutcome, DeploymentSettings, ProviderKind, ProviderSettings, UpstreamModel } from '../types.js';
 import { sseChunkStream, type EventHandler } from '../event-stream.js';
-import { fromTransportError, fromUpstreamStatus, isAbort, malformedUpstream } from '../upstream-errors.js';
-
-const ERROR_BODY_LIMIT = 64 * 1024;
+import { fromTransportError, fromUpstreamStatus, malformedUpstream } from '../upstream-errors.js';
+import { readErrorBody, readJsonBody } from '../response-body.js';
 
 class OpenAICompatibleModel implements UpstreamModel {
   readonly deployment: string;
@@ -48,13 +47,14 @@ class OpenAICompatibleModel implements UpstreamModel {
       : { ...request, model: this.settings.upstreamModel };
     const response = await this.post('/chat/completions', body, ctx);
     if (!streaming) {
-      const completion = await this.readJson<ChatCompletion>(response);
+      const completion = (await readJsonBody(response, this.deployment)) as ChatCompletion | null;
       if (!Array.isArray(completion?.choices)) throw malformedUpstream(this.deployment, 'a completion without choices');
       return { kind: 'completion', completion };
     }
     const type = String(response.headers['content-type'] ?? '');
     if (!type.includes('text/event-stream')) {
-      response.body.destroy();
+      // dump() discards the body without the unhandled 'error' event that destroy() raises.
+      response.body.dump().catch(() => undefined);
       throw malformedUpstream(this.deployment, `a ${type || 'typeless'} body where an event stream was expected`);
     }
     return { kind: 'stream', chunks: sseChunkStream(response.body, this.deployment, this.onEvent) };
@@ -62,7 +62,7 @@ class OpenAICompatibleModel implements UpstreamModel {
 
   async embed(request: EmbeddingRequest, ctx: CallContext): Promise<EmbeddingResponse> {
     const response = await this.post('/embeddings', { ...request, model: this.settings.upstreamModel }, ctx);
-    const result = await this.readJson<EmbeddingResponse>(response);
+    const result = (await readJsonBody(response, this.deployment)) as EmbeddingResponse | null;
     if (!Array.isArray(result?.data)) throw malformedUpstream(this.deployment, 'an embedding response without data');
     return result;
   }
@@ -82,20 +82,10 @@ class OpenAICompatibleModel implements UpstreamModel {
       throw fromTransportError(this.deployment, error);
     }
     if (response.statusCode >= 400) {
-      const errorBody = await readLimited(response.body, ERROR_BODY_LIMIT).catch(() => undefined);
+      const errorBody = await readErrorBody(response.body);
       throw fromUpstreamStatus(this.deployment, response.statusCode, response.headers, errorBody);
     }
     return response;
-  }
-
-  private async readJson<T>(response: Dispatcher.ResponseData): Promise<T> {
-    try {
-      return (await response.body.json()) as T;
-    } catch (error) {
-      if (isAbort(error)) throw error;
-      if (error instanceof SyntaxError) throw malformedUpstream(this.deployment, 'a body that is not valid JSON');
-      throw fromTransportError(this.deployment, error);
-    }
   }
 
   /** OpenAI's stream: each event is one chunk, `[DONE]` ends it, `{"error":...}` is an in-band failure. */
@@ -112,25 +102,6 @@ class OpenAICompatibleModel implements UpstreamModel {
     emit(parsed);
     return 'more';
   };
-}
-
-async function readLimited(body: Dispatcher.ResponseData['body'], limit: number): Promise<unknown> {
-  const parts: Buffer[] = [];
-  let size = 0;
-  for await (const part of body) {
-    size += (part as Buffer).length;
-    if (size > limit) {
-      body.destroy();
-      break;
-    }
-    parts.push(part as Buffer);
-  }
-  const text = Buffer.concat(parts).toString('utf8');
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }
 
 /** The shape the pipeline relies on; anything else from an upstream is malformed, not a crash. */
