@@ -46,6 +46,8 @@ before(async () => {
           'claude-badkey-chat': deployment('sim-chat', {}, 'claude-badkey'),
           ...Object.fromEntries(Object.entries(FAULTS).map(([name, fault]) => [`${name}-dep`, deployment('sim-chat', { 'x-sim-fault': fault })])),
         },
+        // The fault tests fail on purpose; the retry budget must not run dry because of them.
+        routing: { retry_budget: { min_retries: 1000 } },
         models: {
           claude: chat('claude-chat'),
           'claude-bare': chat('claude-bare-chat'),
@@ -54,6 +56,9 @@ before(async () => {
           'claude-blind': chat('claude-blind', { input_modalities: ['text', 'image'] }),
           'claude-badkey': chat('claude-badkey-chat'),
           ...Object.fromEntries(Object.keys(FAULTS).map((name) => [name, chat(`${name}-dep`)])),
+          // Anthropic refuses with a 200 (stop_reason "refusal"): with a content-policy fallback
+          // configured, the gateway routes around it.
+          'refusal-guarded': chat('refusal-dep', { content_policy_fallbacks: ['claude'] }),
         },
       });
     },
@@ -278,4 +283,13 @@ describe('failures through an Anthropic upstream', () => {
     assert.equal(denied.code, 'upstream_auth_failed');
     assert.ok(!denied.message.includes('sk-ant'));
   });
+});
+
+test('a 200 refusal (stop_reason "refusal") goes to the content-policy fallback when one is configured', async () => {
+  const { data, response } = await client.chat.completions.create({ model: 'refusal-guarded', messages: [{ role: 'user', content: 'hello' }] }).withResponse();
+  assert.equal(data.model, 'claude');
+  assert.equal(data.choices[0]!.finish_reason, 'stop');
+  assert.ok(data.choices[0]!.message.content);
+  assert.equal(response.headers.get('x-floodgate-rerouted'), 'content_policy');
+  assert.equal(response.headers.get('x-floodgate-attempts'), '2');
 });

@@ -22,7 +22,8 @@ export function allAttemptsFailed(model: string, failures: FailedAttempt[], stop
   const last = errors[errors.length - 1];
   const waits = errors.flatMap((e) => (e?.retryAfterSeconds === undefined ? [] : [e.retryAfterSeconds]));
   const why = stoppedBecause ? ` Stopped because ${stoppedBecause}.` : '';
-  return new GatewayError(`All ${failures.length} attempts for model '${model}' failed: ${listed}.${why}`, {
+  const what = failures.length === 1 ? `The only attempt for model '${model}' failed` : `All ${failures.length} attempts for model '${model}' failed`;
+  return new GatewayError(`${what}: ${listed}.${why}`, {
     status: allRateLimited ? 429 : (last?.status ?? 502),
     type: allRateLimited ? 'rate_limit_error' : (last?.type ?? 'upstream_error'),
     code: sharedCode ?? (allRateLimited ? 'upstream_rate_limited' : 'upstreams_exhausted'),
