@@ -243,9 +243,13 @@ describe('the total timeout', () => {
       config: (url) =>
         configFrom({
           providers: { sim: { base_url: url } },
-          deployments: { glacial: { provider: 'sim', model: 'sim-chat', headers: { 'x-sim-fault': 'slow-first-byte:5000' } } },
-          models: { glacial: { deployments: ['glacial'] } },
-          routing: { total_timeout_ms: 600 },
+          deployments: {
+            glacial: { provider: 'sim', model: 'sim-chat', headers: { 'x-sim-fault': 'slow-first-byte:5000' } },
+            // A healthy upstream that streams slowly: 5 tokens a second for 100 tokens.
+            unhurried: { provider: 'sim', model: 'sim-chat', headers: { 'x-sim-tps': '5', 'x-sim-tokens': '100', 'x-sim-ttft-ms': '0' } },
+          },
+          models: { glacial: { deployments: ['glacial'] }, unhurried: { deployments: ['unhurried'] } },
+          routing: { total_timeout_ms: 600, breaker: { consecutive_failures: 2 } },
         }),
     });
   });
@@ -261,5 +265,22 @@ describe('the total timeout', () => {
       return true;
     });
     assert.ok(Date.now() - started < 4000, 'answered at the deadline, not when the upstream would have');
+  });
+
+  test('a deadline that strikes mid-stream ends it with an error event and is not held against the upstream', async () => {
+    for (let i = 0; i < 3; i++) {
+      const reply = await request(`${stack.baseURL}/chat/completions`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'unhurried', stream: true, messages: [{ role: 'user', content: 'x' }] }),
+      });
+      const text = await reply.body.text();
+      assert.equal(reply.statusCode, 200);
+      assert.ok(!text.includes('[DONE]'));
+      assert.equal((JSON.parse(text.trim().split('\n').at(-1)!.slice(6)) as { error: { code: string } }).error.code, 'request_timeout');
+    }
+    const metrics = await (await request(`${stack.gateway.url}/metrics`)).body.text();
+    assert.match(metrics, /floodgate_deployment_breaker_state\{deployment="unhurried"\} 0/, 'the breaker stays closed');
+    assert.doesNotMatch(metrics, /floodgate_upstream_errors_total\{deployment="unhurried"/);
+    assert.match(metrics, /floodgate_deployment_in_flight\{deployment="unhurried"\} 0/, 'every lease ended');
   });
 });

@@ -90,6 +90,6 @@ export const clientClosed = (): GatewayError =>
 
 /** The request's total time (routing.total_timeout_ms) ran out, attempts and stream included. */
 export const requestTimedOut = (ms: number): GatewayError =>
-  new GatewayError(`The request did not complete within the gateway's limit of ${Math.round(ms / 1000)} s.`, {
+  new GatewayError(`The request did not complete within the gateway's limit of ${ms >= 10_000 ? `${Math.round(ms / 1000)} s` : `${ms} ms`}.`, {
     status: 504, type: 'upstream_error', code: 'request_timeout', retryable: true,
   });

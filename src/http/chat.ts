@@ -59,7 +59,13 @@ export function chatRoutes(app: FastifyInstance, deps: ChatRouteDeps): void {
         } finally {
           clearInterval(keepalive);
         }
-        if (answer.kind !== 'stream') throw internalError();
+        if (answer.kind !== 'stream') {
+          // An upstream that answered a stream request whole; adapters never do, but a started
+          // stream must still end honestly.
+          if (!open) throw internalError();
+          endWithErrorEvent(reply.raw, internalError());
+          return reply;
+        }
         const headers = { 'x-request-id': request.id, ...routeHeaders(answer) };
         const result = await streamToClient(reply.raw, answer.chunks, headers, opened, open);
         if (result.error) request.log.warn({ code: result.error.code, deployment: answer.deployment }, 'stream ended with an error');

@@ -41,11 +41,14 @@ export function requestContext(request: FastifyRequest, reply: FastifyReply, inf
   const res = reply.raw;
   const untrack = inflight.add(signal);
   const deadline = setTimeout(() => signal.abort(requestTimedOut(totalTimeoutMs)), totalTimeoutMs);
-  res.once('close', () => {
+  const onClose = (): void => {
     clearTimeout(deadline);
     untrack();
     if (!res.writableFinished) signal.abort();
-  });
+  };
+  // A client gone before this ran would never emit 'close' again.
+  if (res.destroyed) onClose();
+  else res.once('close', onClose);
   return { signal, requestId: request.id, receivedAt: request.receivedAt };
 }
 

@@ -2,7 +2,7 @@
 // (capabilities, reroute, fallbacks), then let the router try deployments until one answers.
 // Streaming and non-streaming share it: a stream counts as answered once its first meaningful
 // chunk arrived, so failover covers everything before the client has seen a byte.
-import type { ChatCompletion, ChatCompletionRequest } from '../core/openai-types.js';
+import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../core/openai-types.js';
 import type { RerouteReason } from '../config/config.js';
 import { GatewayError, modelNotFound } from '../core/errors.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -57,7 +57,13 @@ export async function runChat(deps: PipelineDeps, request: ChatCompletionRequest
         if (route.plan.contentPolicyFallbacks.length > 0 && isFilteredAnswer(outcome.completion)) throw contentFiltered(deployment);
         return outcome;
       }
-      return { kind: 'stream', chunks: await primeStream(outcome.chunks, ctx.signal) };
+      const primed = await primeStream(outcome.chunks, ctx.signal);
+      // A stream that opens with a content-filter finish and nothing else is a refusal, as above.
+      if (route.plan.contentPolicyFallbacks.length > 0 && primed.first && isFilteredOpening(primed.first)) {
+        primed.stream.cancel();
+        throw contentFiltered(deployment);
+      }
+      return { kind: 'stream', chunks: primed.stream };
     } catch (error) {
       recordUpstreamOutcome(deps.metrics, deployment, error);
       throw error;
@@ -80,13 +86,17 @@ export async function runChat(deps: PipelineDeps, request: ChatCompletionRequest
     return { ...report, kind: 'completion', completion };
   }
   const chunks = relayChunks({
-    metrics: deps.metrics, request, model, deployment, lease: routed.lease, prompt: route.needs.prompt, receivedAt: ctx.receivedAt,
+    metrics: deps.metrics, request, model, deployment, lease: routed.lease, prompt: route.needs.prompt, receivedAt: ctx.receivedAt, signal: ctx.signal,
   }, routed.value.chunks);
   return { ...report, kind: 'stream', chunks };
 }
 
 function isFilteredAnswer(completion: ChatCompletion): boolean {
   return completion.choices.length > 0 && completion.choices.every((c) => c.finish_reason === 'content_filter');
+}
+
+function isFilteredOpening(chunk: ChatCompletionChunk): boolean {
+  return chunk.choices.length > 0 && chunk.choices.every((c) => c.finish_reason === 'content_filter' && !c.delta.content && !c.delta.tool_calls);
 }
 
 const contentFiltered = (deployment: string): GatewayError =>

@@ -15,17 +15,26 @@ export function isMeaningful(chunk: ChatCompletionChunk): boolean {
   return false;
 }
 
+export interface PrimedStream {
+  stream: ChunkStream;
+  /** The first meaningful chunk, undefined when the stream ended without one. */
+  first: ChatCompletionChunk | undefined;
+}
+
 /**
  * Resolves with a stream that replays what was held, once the first meaningful chunk (or the
  * stream's end) has arrived; rejects with the error if the stream fails before that, or with the
  * abort reason if the request is cancelled while waiting.
  */
-export function primeStream(upstream: ChunkStream, signal: CancelSignal): Promise<ChunkStream> {
+export function primeStream(upstream: ChunkStream, signal: CancelSignal): Promise<PrimedStream> {
   return new Promise((resolve, reject) => {
     const held: ChatCompletionChunk[] = [];
     let ending: { error: unknown } | 'end' | undefined;
     let target: ChunkSink | undefined;
     let primed = false;
+    let first: ChatCompletionChunk | undefined;
+    /** The consumer asked for a pause (backpressure) and has not resumed. */
+    let pausedByConsumer = false;
 
     const onAbort = (): void => {
       upstream.cancel();
@@ -37,7 +46,7 @@ export function primeStream(upstream: ChunkStream, signal: CancelSignal): Promis
       signal.off('abort', onAbort);
       // Hold further reads until someone pipes the primed stream, so nothing piles up here.
       upstream.pause();
-      resolve(primedStream);
+      resolve({ stream: primedStream, first });
     };
 
     const primedStream: ChunkStream = {
@@ -46,10 +55,17 @@ export function primeStream(upstream: ChunkStream, signal: CancelSignal): Promis
         for (const chunk of held.splice(0)) sink.chunk(chunk);
         if (ending === 'end') sink.end();
         else if (ending) sink.error(ending.error);
-        else upstream.resume();
+        // The replay itself may have filled the client's buffer: then the sink's drain resumes.
+        else if (!pausedByConsumer) upstream.resume();
       },
-      pause: () => upstream.pause(),
-      resume: () => upstream.resume(),
+      pause() {
+        pausedByConsumer = true;
+        upstream.pause();
+      },
+      resume() {
+        pausedByConsumer = false;
+        upstream.resume();
+      },
       cancel: () => upstream.cancel(),
     };
 
@@ -59,7 +75,10 @@ export function primeStream(upstream: ChunkStream, signal: CancelSignal): Promis
       chunk(chunk) {
         if (target) return target.chunk(chunk);
         held.push(chunk);
-        if (isMeaningful(chunk)) prime();
+        if (!primed && isMeaningful(chunk)) {
+          first = chunk;
+          prime();
+        }
       },
       end() {
         if (target) return target.end();

@@ -1,6 +1,7 @@
 // The last stage of a stream: renames chunks to the model that answered, meters them, closes the
 // deployment's lease with the stream's real outcome (a cut mid-stream counts against its health),
 // and, when the client leaves early, records the usage spent so far.
+import type { CancelSignal } from '../core/cancel.js';
 import type { ChatCompletionRequest } from '../core/openai-types.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ChunkStream } from '../providers/types.js';
@@ -17,6 +18,8 @@ export interface RelayContext {
   lease: AttemptLease;
   prompt: PromptSize;
   receivedAt: number;
+  /** The request's signal: a deadline or shutdown that fires mid-stream ends the stream here. */
+  signal: CancelSignal;
 }
 
 /**
@@ -36,8 +39,29 @@ export function relayChunks(ctx: RelayContext, upstream: ChunkStream): ChunkStre
     recorded = true;
     recordUpstreamOutcome(metrics, deployment, error);
   };
+  let finished = false;
+  let onAbort = (): void => {};
+  const settle = (): void => {
+    finished = true;
+    ctx.signal.off('abort', onAbort);
+  };
   return {
     pipe(sink) {
+      // The gateway's own deadline (or shutdown) is not the upstream's fault: the lease is
+      // released, not failed, and the client gets the reason as the stream's last event. Listening
+      // here, not only through the socket, also covers a stream whose upstream body was already
+      // read in full while a slow client held it paused.
+      onAbort = () => {
+        if (finished) return;
+        settle();
+        record(ABORTED);
+        lease.release();
+        upstream.cancel();
+        if (!usageSeen) recordPartialUsage();
+        sink.error(ctx.signal.reason);
+      };
+      if (ctx.signal.aborted) return onAbort();
+      ctx.signal.once('abort', onAbort);
       upstream.pipe({
         chunk(chunk) {
           chunk.model = model;
@@ -59,11 +83,15 @@ export function relayChunks(ctx: RelayContext, upstream: ChunkStream): ChunkStre
           sink.chunk(chunk);
         },
         end() {
+          if (finished) return;
+          settle();
           record();
           lease.succeed();
           sink.end();
         },
         error(error) {
+          if (finished) return;
+          settle();
           record(error);
           lease.fail(error);
           if (!usageSeen) recordPartialUsage();
@@ -74,7 +102,8 @@ export function relayChunks(ctx: RelayContext, upstream: ChunkStream): ChunkStre
     pause: () => upstream.pause(),
     resume: () => upstream.resume(),
     cancel() {
-      if (recorded) return upstream.cancel();
+      if (finished) return upstream.cancel();
+      settle();
       record(ABORTED);
       lease.release();
       upstream.cancel();

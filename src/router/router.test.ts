@@ -18,7 +18,11 @@ const failure = (status: number, code: string, extra: Partial<{ retryable: boole
   (deployment: string) =>
     new GatewayError(`Upstream ${deployment} failed (${code})`, { status, type: 'upstream_error', code, retryable: status >= 500 || status === 429, deployment, ...extra });
 
-function setup(raw: { deployments: string[]; models: Record<string, Record<string, unknown>>; routing?: Record<string, unknown> }) {
+function setup(
+  raw: { deployments: string[]; models: Record<string, Record<string, unknown>>; routing?: Record<string, unknown> },
+  /** Runs during each backoff sleep: what other requests do meanwhile. */
+  duringSleep: () => void = () => {},
+) {
   let now = 1_000_000;
   const behaviour = new Map<string, Script>();
   const calls: string[] = [];
@@ -42,7 +46,10 @@ function setup(raw: { deployments: string[]; models: Record<string, Record<strin
   }), { kind: 'file', path: 'test' });
   const catalog = new ModelCatalog(config, new ProviderRegistry([kind]), { now: () => now });
   const sleeps: number[] = [];
-  const router = new Router(config.routing, { now: () => now, random: () => 0.5, sleep: async (ms) => void sleeps.push(ms) });
+  const router = new Router(config.routing, { now: () => now, random: () => 0.5, sleep: async (ms) => {
+    sleeps.push(ms);
+    duringSleep();
+  } });
   const call = async (model: string) => {
     const routed = await router.route(planSimpleRoute(catalog, catalog.get(model)!), new CancelSignal(), async (_m, lease) => {
       await lease.deployment.upstream.chat({ model, messages: [] }, { signal: new CancelSignal(), requestId: 'r' });
@@ -187,4 +194,15 @@ test('failover to an untried deployment is immediate; a retry of a tried one wai
   assert.deepEqual(s.calls, ['a', 'b', 'a', 'a']);
   // random() is pinned at 0.5: half of 100 * 2^(n-1) for the 2nd and 3rd retries, none before b.
   assert.deepEqual(s.sleeps, [100, 200]);
+});
+
+test('after a backoff the choice is made again: a deployment that went into cooldown meanwhile is not called', async () => {
+  const s: ReturnType<typeof setup> = setup({ deployments: ['a'], models: { m: { deployments: ['a'] } } }, () => {
+    // Another request got a 429 with Retry-After 30 from `a` while this one slept.
+    s.catalog.deployments.get('a')!.recordFailure(failure(429, 'upstream_rate_limited', { retryAfterSeconds: 30 })('a'), false);
+  });
+  s.behaviour.set('a', failure(502, 'upstream_unreachable'));
+  await assert.rejects(s.call('m'), (e: GatewayError) => e.code === 'upstream_unreachable');
+  assert.deepEqual(s.calls, ['a'], 'no call inside the Retry-After window');
+  assert.equal(s.sleeps.length, 1);
 });

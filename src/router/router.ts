@@ -76,15 +76,20 @@ export class Router {
 
     while (failures.length < this.settings.max_attempts) {
       if (signal.aborted) throw signal.reason;
-      const next = this.choose(models, tried);
+      let next = this.choose(models, tried);
       if (!next) break;
       if (failures.length > 0) {
         if (!this.budget.tryAcquire()) {
           stoppedBecause = 'the retry budget is spent';
           break;
         }
-        if (tried.has(next.candidate.state)) await this.sleep(this.backoffMs(failures.length), signal);
-        if (signal.aborted) throw signal.reason;
+        if (tried.has(next.candidate.state)) {
+          await this.sleep(this.backoffMs(failures.length), signal);
+          if (signal.aborted) throw signal.reason;
+          // While we slept, other requests may have put it in a cooldown or opened its breaker.
+          next = this.choose(models, tried);
+          if (!next) break;
+        }
       }
       tried.add(next.candidate.state);
       const lease = next.candidate.state.begin();
@@ -109,7 +114,9 @@ export class Router {
       }
     }
     if (failures.length === 0) throw noDeploymentAvailable(plan.models[0]!.config.id, models, this.now());
-    if (failures.length === 1 && !stoppedBecause) throw failures[0]!.error;
+    // One failure is passed on as it came, unless a retry was refused for a reason worth telling.
+    const only = failures.length === 1 ? failures[0]!.error : undefined;
+    if (only !== undefined && (!stoppedBecause || !isFailoverError(only))) throw only;
     throw allAttemptsFailed(plan.models[0]!.config.id, failures, stoppedBecause);
   }
 
