@@ -105,9 +105,9 @@ export const routingSchema = z.strictObject({
       ratio: z.number().min(0).max(10).default(0.2),
       window_s: z.int().positive().default(10),
       /** Retries always allowed per window, so a quiet gateway still fails over. */
-      min_retries: z.int().min(0).default(3),
+      min_retries: z.int().min(0).default(10),
     })
-    .default({ ratio: 0.2, window_s: 10, min_retries: 3 }),
+    .default({ ratio: 0.2, window_s: 10, min_retries: 10 }),
   breaker: z
     .strictObject({
       consecutive_failures: z.int().positive().default(5),
