@@ -21,6 +21,8 @@ export interface GatewayErrorOptions {
   retryable?: boolean;
   /** Seconds the caller should wait before retrying, sent as Retry-After. */
   retryAfterSeconds?: number;
+  /** The upstream's own wait, when it gave one more precisely (retry-after-ms). */
+  retryAfterMs?: number;
   /** Which deployment failed; never a URL or key. */
   deployment?: string;
   cause?: unknown;
@@ -33,6 +35,7 @@ export class GatewayError extends Error {
   readonly param: string | null;
   readonly retryable: boolean;
   readonly retryAfterSeconds: number | undefined;
+  readonly retryAfterMs: number | undefined;
   readonly deployment: string | undefined;
 
   constructor(message: string, options: GatewayErrorOptions) {
@@ -44,6 +47,7 @@ export class GatewayError extends Error {
     this.param = options.param ?? null;
     this.retryable = options.retryable ?? false;
     this.retryAfterSeconds = options.retryAfterSeconds;
+    this.retryAfterMs = options.retryAfterMs ?? (options.retryAfterSeconds === undefined ? undefined : options.retryAfterSeconds * 1000);
     this.deployment = options.deployment;
   }
 

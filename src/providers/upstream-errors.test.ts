@@ -32,3 +32,14 @@ test('status mapping: the caller\'s fault stays 400, upstream trouble becomes 50
   assert.ok(!down.message.includes('10.0.0.5'));
   assert.match(down.message, /dep/);
 });
+
+test('retry-after-ms is kept exact for the router; the caller still gets whole seconds', () => {
+  const precise = fromUpstreamStatus('dep', 429, { 'retry-after-ms': '250', 'retry-after': '1' }, undefined);
+  assert.equal(precise.retryAfterMs, 250);
+  assert.equal(precise.retryAfterSeconds, 1);
+  const seconds = fromUpstreamStatus('dep', 503, { 'retry-after': '3' }, undefined);
+  assert.equal(seconds.retryAfterMs, 3000);
+  assert.equal(seconds.retryAfterSeconds, 3);
+  const date = fromUpstreamStatus('dep', 429, { 'retry-after': new Date(Date.now() + 5000).toUTCString() }, undefined);
+  assert.ok(date.retryAfterSeconds! >= 4 && date.retryAfterSeconds! <= 5);
+});

@@ -38,16 +38,17 @@ export function upstreamMessage(body: unknown): { message?: string; code?: strin
   return {};
 }
 
-function retryAfter(headers: Record<string, string | string[] | undefined>): number | undefined {
+/** How long the upstream asked us to wait, in ms: retry-after-ms (OpenAI, Azure) wins over Retry-After. */
+function retryAfterMs(headers: Record<string, string | string[] | undefined>): number | undefined {
   const ms = Number(headers['retry-after-ms']);
-  if (Number.isFinite(ms) && ms > 0) return Math.ceil(ms / 1000);
+  if (Number.isFinite(ms) && ms > 0) return ms;
   const raw = headers['retry-after'];
   const value = Array.isArray(raw) ? raw[0] : raw;
   if (!value) return undefined;
   const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, Math.ceil(seconds));
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
   const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
 /** An HTTP error status from an upstream. */
@@ -59,8 +60,9 @@ export function fromUpstreamStatus(
 ): GatewayError {
   const up = upstreamMessage(body);
   const detail = up.message ? `: ${up.message}` : '';
-  const waitSeconds = retryAfter(headers);
-  const wait = waitSeconds === undefined ? {} : { retryAfterSeconds: waitSeconds };
+  const waitMs = retryAfterMs(headers);
+  // The caller's Retry-After is whole seconds; the router keeps the exact window for its cooldown.
+  const wait = waitMs === undefined ? {} : { retryAfterSeconds: Math.ceil(waitMs / 1000), retryAfterMs: waitMs };
   if (status === 400 || status === 413 || status === 422) {
     // The request itself is at fault (context too long, bad image, content policy): the caller
     // must change it, so the upstream's words go back with OpenAI's 400.

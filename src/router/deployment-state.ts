@@ -50,8 +50,8 @@ export class DeploymentState {
       this.breaker.release(probe);
       return;
     }
-    if (error.retryAfterSeconds !== undefined || error.status === 429) {
-      const waitMs = error.retryAfterSeconds !== undefined ? error.retryAfterSeconds * 1000 : this.settings.cooldown_ms;
+    if (error.retryAfterMs !== undefined || error.status === 429) {
+      const waitMs = error.retryAfterMs ?? this.settings.cooldown_ms;
       this.coolingUntil = Math.max(this.coolingUntil, this.now() + waitMs);
       this.coolingBecause = error.status === 429 ? 429 : 503;
     }

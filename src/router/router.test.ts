@@ -14,7 +14,7 @@ import { Router } from './router.js';
 
 type Script = (deployment: string) => 'ok' | GatewayError;
 
-const failure = (status: number, code: string, extra: Partial<{ retryable: boolean; retryAfterSeconds: number }> = {}) =>
+const failure = (status: number, code: string, extra: Partial<{ retryable: boolean; retryAfterSeconds: number; retryAfterMs: number }> = {}) =>
   (deployment: string) =>
     new GatewayError(`Upstream ${deployment} failed (${code})`, { status, type: 'upstream_error', code, retryable: status >= 500 || status === 429, deployment, ...extra });
 
@@ -205,4 +205,19 @@ test('after a backoff the choice is made again: a deployment that went into cool
   await assert.rejects(s.call('m'), (e: GatewayError) => e.code === 'upstream_unreachable');
   assert.deepEqual(s.calls, ['a'], 'no call inside the Retry-After window');
   assert.equal(s.sleeps.length, 1);
+});
+
+test('a retry-after-ms window is honoured to the millisecond', async () => {
+  const s = setup({ deployments: ['a', 'b'], models: { m: { deployments: ['a', 'b'], strategy: 'priority' } } });
+  s.behaviour.set('a', failure(429, 'upstream_rate_limited', { retryAfterSeconds: 1, retryAfterMs: 250 }));
+  await s.call('m');
+  s.behaviour.delete('a');
+  s.advance(249);
+  s.calls.length = 0;
+  await s.call('m');
+  assert.deepEqual(s.calls, ['b'], 'still inside the 250 ms window');
+  s.advance(1);
+  s.calls.length = 0;
+  await s.call('m');
+  assert.deepEqual(s.calls, ['a'], 'not held for a whole second');
 });

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { fromGeminiStatus, parseDuration, retryDelaySeconds } from './errors.js';
+import { fromGeminiStatus, parseDuration, retryDelayMs } from './errors.js';
 
 const fixture = (name: string): unknown => JSON.parse(readFileSync(new URL(`../../../test/fixtures/gemini/${name}`, import.meta.url), 'utf8'));
 
@@ -60,9 +60,9 @@ describe('fromGeminiStatus', () => {
 });
 
 test('protobuf durations round up to whole seconds', () => {
-  assert.equal(parseDuration('7s'), 7);
-  assert.equal(parseDuration('47.434392449s'), 48);
-  assert.equal(parseDuration('0.2s'), 1);
+  assert.equal(parseDuration('7s'), 7000);
+  assert.equal(parseDuration('47.434392449s'), 47435);
+  assert.equal(parseDuration('0.2s'), 200);
   assert.equal(parseDuration('7'), undefined);
-  assert.equal(retryDelaySeconds({ error: { details: [{ '@type': 'type.googleapis.com/google.rpc.Help' }] } }), undefined);
+  assert.equal(retryDelayMs({ error: { details: [{ '@type': 'type.googleapis.com/google.rpc.Help' }] } }), undefined);
 });

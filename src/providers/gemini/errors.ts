@@ -27,14 +27,15 @@ function detail(status: RpcStatus, type: string): Record<string, unknown> | unde
 }
 
 /** A protobuf Duration in JSON ("7s", "47.434392449s") as whole seconds, rounded up. */
+/** A protobuf Duration in JSON ("7s", "0.25s") as milliseconds. */
 export function parseDuration(value: unknown): number | undefined {
   if (typeof value !== 'string') return undefined;
   const match = /^(\d+(?:\.\d+)?)s$/.exec(value.trim());
-  return match ? Math.ceil(Number(match[1])) : undefined;
+  return match ? Math.ceil(Number(match[1]) * 1000) : undefined;
 }
 
-/** Seconds to wait from google.rpc.RetryInfo, if the error carries one. */
-export function retryDelaySeconds(body: unknown): number | undefined {
+/** Milliseconds to wait from google.rpc.RetryInfo, if the error carries one. */
+export function retryDelayMs(body: unknown): number | undefined {
   return parseDuration(detail(rpcStatus(body), 'RetryInfo')?.retryDelay);
 }
 
@@ -62,9 +63,9 @@ export function fromGeminiStatus(deployment: string, status: number, headers: He
       status: 504, type: 'upstream_error', code: 'upstream_timeout', retryable: true, deployment,
     });
   }
-  const wait = retryDelaySeconds(body);
+  const wait = retryDelayMs(body);
   const withWait = wait !== undefined && !hasHeader(headers, 'retry-after') && !hasHeader(headers, 'retry-after-ms')
-    ? { ...headers, 'retry-after': String(wait) }
+    ? { ...headers, 'retry-after-ms': String(wait) }
     : headers;
   return fromUpstreamStatus(deployment, status, withWait, body);
 }
