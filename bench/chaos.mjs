@@ -136,12 +136,12 @@ function gitCommit() {
   return `${head}${dirty ? ' (+ uncommitted changes in src/)' : ''}`;
 }
 
-function markdown({ opts, phases, overall, startedAt, finishedAt, targets, priorityNote }) {
+function markdown({ opts, phases, overall, startedAt, finishedAt, targets, priorityNote, commit }) {
   const command = `node bench/chaos.mjs ${process.argv.slice(2).join(' ')}`.trim();
   return [
     '# Chaos benchmark results',
     '',
-    `Run ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC – ${finishedAt.toISOString().slice(11, 16)} UTC, commit ${gitCommit()}, Node ${process.version}.`,
+    `Run ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC – ${finishedAt.toISOString().slice(11, 16)} UTC, commit ${commit}, Node ${process.version}.`,
     `Machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), a shared, noisy development machine; the gateway runs`,
     'alone on core 1, the simulator and the load generator on core 0, all in one session at raised CPU weight (nice −10);',
     'the "other processes" CPU in the details shows how much the rest of the machine took meanwhile.',
@@ -150,7 +150,7 @@ function markdown({ opts, phases, overall, startedAt, finishedAt, targets, prior
     `Command: \`${command}\` (\`npm run bench:chaos\` builds first, then runs \`node bench/chaos.mjs\`).`,
     '',
     `Setup: model \`${MODEL}\` over deployments \`flaky\` and \`healthy\` (simulator \`sim-chat\`, 20 tokens, TTFT 20 ms, 200 tokens/s),`,
-    `weighted strategy, equal weights, routing defaults (max_attempts 3, retry budget 20 % (at least 10) per 10 s, breaker 5 consecutive`,
+    `weighted strategy, equal weights, routing defaults (max_attempts 3, retry budget: a token bucket of 20 % of requests, at least 10 retries per 10 s, breaker 5 consecutive`,
     `failures or 50 % of ≥ 20 calls in 30 s, open 10 s). Provider timeouts: connect ${TIMEOUTS.connect_ms} ms, first byte ${TIMEOUTS.first_byte_ms} ms, idle ${TIMEOUTS.idle_ms} ms.`,
     `Open-loop load at ${opts.rate} req/s, alternating non-streaming and streaming; each phase starts a fresh gateway.`,
     'Latency runs from the scheduled send time to the end of the answer, successful answers only.',
@@ -176,6 +176,8 @@ function markdown({ opts, phases, overall, startedAt, finishedAt, targets, prior
 async function main() {
   const opts = options();
   const startedAt = new Date();
+  // Read now: the code under test is what was built at the start, whatever is committed meanwhile.
+  const commit = gitCommit();
   // The harness and its load generator share core 0 with the simulator; the gateway has core 1.
   spawnSync('taskset', ['-a', '-cp', String(LOAD_CORE), String(process.pid)], { stdio: 'ignore' });
   const priorityNote = raisePriority();
@@ -217,7 +219,7 @@ async function main() {
   }
   const targets = targetLines(results, overall);
   const finishedAt = new Date();
-  const text = markdown({ opts, phases: results, overall, startedAt, finishedAt, targets, priorityNote });
+  const text = markdown({ opts, phases: results, overall, startedAt, finishedAt, targets, priorityNote, commit });
   console.log(text);
   writeFileSync(opts.out, text);
   const resultsDir = join(HERE, 'results');

@@ -43,3 +43,16 @@ test('retry-after-ms is kept exact for the router; the caller still gets whole s
   const date = fromUpstreamStatus('dep', 429, { 'retry-after': new Date(Date.now() + 5000).toUTCString() }, undefined);
   assert.ok(date.retryAfterSeconds! >= 4 && date.retryAfterSeconds! <= 5);
 });
+
+test('an upstream account out of credit is a deployment fault (502 upstream_billing), never the caller\'s 400', () => {
+  const anthropic = fromUpstreamStatus('dep', 400, {}, { type: 'error', error: { type: 'invalid_request_error', message: 'Your credit balance is too low to access the Anthropic API.' } });
+  const openai = fromUpstreamStatus('dep', 429, {}, { error: { message: 'You exceeded your current quota', code: 'insufficient_quota' } });
+  const openrouter = fromUpstreamStatus('dep', 402, {}, { error: { message: 'Insufficient credits' } });
+  for (const e of [anthropic, openai, openrouter]) {
+    assert.equal(e.status, 502);
+    assert.equal(e.code, 'upstream_billing');
+  }
+  const timeout = fromUpstreamStatus('dep', 504, {}, { type: 'error', error: { type: 'timeout_error', message: 'Request timed out' } });
+  assert.equal(timeout.code, 'upstream_timeout');
+  assert.equal(timeout.retryable, true);
+});

@@ -51,6 +51,15 @@ function retryAfterMs(headers: Record<string, string | string[] | undefined>): n
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
+/**
+ * Out-of-credit answers that do not say 402: OpenAI's 429 insufficient_quota, Anthropic's 400
+ * "Your credit balance is too low".
+ */
+function isOutOfCredit(status: number, up: { message?: string; code?: string }): boolean {
+  if (status === 429) return up.code === 'insufficient_quota';
+  return status === 400 && /credit balance is too low|insufficient (?:credits|balance|quota)/i.test(up.message ?? '');
+}
+
 /** An HTTP error status from an upstream. */
 export function fromUpstreamStatus(
   deployment: string,
@@ -63,6 +72,18 @@ export function fromUpstreamStatus(
   const waitMs = retryAfterMs(headers);
   // The caller's Retry-After is whole seconds; the router keeps the exact window for its cooldown.
   const wait = waitMs === undefined ? {} : { retryAfterSeconds: Math.ceil(waitMs / 1000), retryAfterMs: waitMs };
+  if (status === 402 || isOutOfCredit(status, up)) {
+    // The gateway's account with this upstream is out of money: its fault, not the caller's, and
+    // another deployment (another account or provider) may well answer.
+    return new GatewayError(`Upstream ${deployment} refused the gateway's account: its credit or quota is exhausted.`, {
+      status: 502, type: 'upstream_error', code: 'upstream_billing', deployment,
+    });
+  }
+  if (status === 408 || status === 504) {
+    return new GatewayError(`Upstream ${deployment} timed out (${status})${detail}`, {
+      status: 504, type: 'upstream_error', code: 'upstream_timeout', retryable: true, deployment, ...wait,
+    });
+  }
   if (status === 400 || status === 413 || status === 422) {
     // The request itself is at fault (context too long, bad image, content policy): the caller
     // must change it, so the upstream's words go back with OpenAI's 400.
@@ -117,4 +138,18 @@ export function malformedUpstream(deployment: string, what: string): GatewayErro
   return new GatewayError(`Upstream ${deployment} sent ${what}.`, {
     status: 502, type: 'upstream_error', code: 'upstream_malformed', retryable: true, deployment,
   });
+}
+
+/**
+ * A request an adapter cannot translate is the caller's 400, but it names the deployment like
+ * any failure does, so logs and the x-floodgate-deployment header say where it happened.
+ */
+export function attributed<T>(deployment: string, translate: () => T): T {
+  try {
+    return translate();
+  } catch (error) {
+    if (!(error instanceof GatewayError) || error.deployment !== undefined) throw error;
+    const { status, type, code, param, retryable } = error;
+    throw new GatewayError(error.message, { status, type, code, param, retryable, deployment });
+  }
 }

@@ -9,7 +9,7 @@ import { CircuitBreaker, type BreakerState } from './breaker.js';
 const EWMA_ALPHA = 0.2;
 
 /** Codes that say this deployment is broken for everyone, though the upstream called them permanent. */
-const DEPLOYMENT_FAULTS = new Set(['upstream_auth_failed', 'upstream_model_missing']);
+const DEPLOYMENT_FAULTS = new Set(['upstream_auth_failed', 'upstream_model_missing', 'upstream_billing']);
 
 export class DeploymentState {
   inFlight = 0;

@@ -141,12 +141,20 @@ test('a full outage costs at most 1.2 upstream calls per request under the retry
   const s = setup({ deployments: ['a', 'b'], models: { m: { deployments: ['a', 'b'] } }, routing: { breaker: { consecutive_failures: 1000, min_calls: 1000 } } });
   s.behaviour.set('a', failure(503, 'upstream_unavailable'));
   s.behaviour.set('b', failure(503, 'upstream_unavailable'));
-  const requests = 1000;
-  for (let i = 0; i < requests; i++) {
-    s.advance(20);
-    await s.call('m').catch(() => {});
-  }
-  assert.ok(s.calls.length / requests <= 1.2, `${s.calls.length / requests} calls per request`);
+  const run = async (requests: number) => {
+    const before = s.calls.length;
+    for (let i = 0; i < requests; i++) {
+      s.advance(20); // 50 requests a second
+      await s.call('m').catch(() => {});
+    }
+    return s.calls.length - before;
+  };
+  // From a cold start the floor (min_retries per window) adds a little; after one window it is
+  // the 20 % alone: at most one retry above it, for the bucket's fraction carried in.
+  const cold = await run(500);
+  assert.ok(cold <= 500 * 1.2 + 10, `cold: ${cold} calls for 500 requests`);
+  const steady = await run(1000);
+  assert.ok(steady <= Math.ceil(1000 * 1.2) + 1 && steady >= 1190, `steady: ${steady} calls for 1000 requests`);
 });
 
 test('every attempt failing: the error lists each deployment with status and code, and no URL', async () => {

@@ -2,12 +2,11 @@
 // /v1/messages (x-api-key and anthropic-version headers), and answers and event streams are
 // translated back to OpenAI shapes. No embeddings: Anthropic offers none.
 import type { Dispatcher } from 'undici';
-import { GatewayError } from '../../core/errors.js';
 import type { ChatCompletionRequest } from '../../core/openai-types.js';
 import { sseChunkStream } from '../event-stream.js';
 import { readErrorBody, readJsonBody } from '../response-body.js';
 import type { CallContext, ChatOutcome, DeploymentSettings, ProviderKind, ProviderSettings, UpstreamModel } from '../types.js';
-import { fromTransportError, fromUpstreamStatus, malformedUpstream } from '../upstream-errors.js';
+import { attributed, fromTransportError, fromUpstreamStatus, malformedUpstream } from '../upstream-errors.js';
 import { toAnthropicRequest } from './convert-request.js';
 import { toChatCompletion } from './convert-response.js';
 import { anthropicStreamHandler } from './convert-stream.js';
@@ -69,13 +68,8 @@ class AnthropicModel implements UpstreamModel {
 
   /** A request Anthropic cannot express is the caller's 400, naming this deployment like any failure. */
   private convert(request: ChatCompletionRequest): ReturnType<typeof toAnthropicRequest> {
-    try {
-      return toAnthropicRequest(request, { upstreamModel: this.settings.upstreamModel, defaultMaxTokens: this.defaultMaxTokens });
-    } catch (error) {
-      if (!(error instanceof GatewayError)) throw error;
-      const { status, type, code, param } = error;
-      throw new GatewayError(error.message, { status, type, code, param, deployment: this.deployment });
-    }
+    return attributed(this.deployment, () =>
+      toAnthropicRequest(request, { upstreamModel: this.settings.upstreamModel, defaultMaxTokens: this.defaultMaxTokens }));
   }
 
   private async post(body: unknown, ctx: CallContext): Promise<Dispatcher.ResponseData> {

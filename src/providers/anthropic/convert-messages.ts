@@ -8,6 +8,7 @@
 //   text there (Anthropic requires tool_result blocks first).
 import type { ChatMessage, ContentPart } from '../../core/openai-types.js';
 import { invalidValue, unsupportedValue } from './request-errors.js';
+import { portableToolCallId } from '../tool-call-ids.js';
 import type { AnthropicContentBlock, AnthropicImageBlock, AnthropicMessageParam, AnthropicTextBlock } from './wire-types.js';
 
 const IMAGE_MEDIA_TYPES = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp']);
@@ -68,7 +69,7 @@ function toolUseBlocks(message: ChatMessage, i: number): AnthropicContentBlock[]
     if (input === null || typeof input !== 'object' || Array.isArray(input)) {
       throw invalidValue(`${param}.function.arguments`, 'Tool call arguments must be a JSON object.');
     }
-    return { type: 'tool_use', id: call.id, name: call.function.name, input };
+    return { type: 'tool_use', id: portableToolCallId(call.id), name: call.function.name, input };
   });
 }
 
@@ -82,7 +83,7 @@ function turnFor(message: ChatMessage, i: number): AnthropicMessageParam {
     case 'tool': {
       if (typeof message.tool_call_id !== 'string') throw invalidValue(`messages[${i}].tool_call_id`, 'A tool message needs the tool_call_id it answers.');
       const text = textOf(message.content, param);
-      const result: AnthropicContentBlock = { type: 'tool_result', tool_use_id: message.tool_call_id, ...(text.length > 0 ? { content: text } : {}) };
+      const result: AnthropicContentBlock = { type: 'tool_result', tool_use_id: portableToolCallId(message.tool_call_id), ...(text.length > 0 ? { content: text } : {}) };
       return { role: 'user', content: [result] };
     }
     default:
@@ -115,5 +116,21 @@ export function convertMessages(input: readonly ChatMessage[]): ConvertedMessage
     else messages.push(turn);
   });
   for (const message of messages) if (message.role === 'user') message.content = toolResultsFirst(message.content);
-  return { system, messages };
+  // Anthropic refuses empty turns (an assistant that said "", a blank user message) except a
+  // final assistant prefill; OpenAI accepts them, so they are left out.
+  const kept = messages.filter((m, i) => m.content.length > 0 || (m.role === 'assistant' && i === messages.length - 1));
+  return { system, messages: mergeSameRole(kept) };
+}
+
+/** Dropping an empty turn can leave two turns of one role side by side; Anthropic wants them merged. */
+function mergeSameRole(messages: AnthropicMessageParam[]): AnthropicMessageParam[] {
+  const merged: AnthropicMessageParam[] = [];
+  for (const message of messages) {
+    const last = merged[merged.length - 1];
+    if (last && last.role === message.role) {
+      last.content.push(...message.content);
+      if (last.role === 'user') last.content = toolResultsFirst(last.content);
+    } else merged.push(message);
+  }
+  return merged;
 }

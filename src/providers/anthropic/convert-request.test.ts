@@ -157,7 +157,9 @@ describe('parameters', () => {
     assert.equal(body.model, 'claude-x');
     assert.deepEqual(body.stop_sequences, ['END']);
     assert.equal(body.temperature, 1);
-    assert.equal(body.top_p, 0.9);
+    assert.equal(body.top_p, undefined, 'current Claude models refuse temperature and top_p together');
+    assert.equal(convert({ top_p: 0.9 }).body.top_p, 0.9);
+    assert.deepEqual(convert({ stop: ['\n', ' ', 'END'] }).body.stop_sequences, ['END'], 'whitespace-only stops are refused upstream');
     assert.equal(body.top_k, 40);
     assert.deepEqual(body.metadata, { user_id: 'u-1' });
     assert.equal(body.stream, true);
@@ -200,5 +202,60 @@ describe('response_format', () => {
     assert.equal(converted.body.system!.length, 2);
     assert.match(converted.body.system![1]!.text, /single JSON object matching this JSON schema: \{"type":"object"/);
     assert.equal(convert({ response_format: { type: 'text' } }).jsonTool, undefined);
+  });
+});
+
+describe('requests Anthropic would refuse though OpenAI accepts them', () => {
+  const call = { id: 'call_1', type: 'function' as const, function: { name: 'lookup', arguments: '{"q":"x"}' } };
+
+  test('a history with tool calls but no tools declares stubs and forbids new calls', () => {
+    const { body } = convert({
+      messages: [
+        { role: 'user', content: 'find x' },
+        { role: 'assistant', content: null, tool_calls: [call] },
+        { role: 'tool', tool_call_id: 'call_1', content: 'found' },
+        { role: 'user', content: 'now summarise' },
+      ],
+    });
+    assert.deepEqual(body.tools?.map((t) => t.name), ['lookup']);
+    assert.deepEqual(body.tool_choice, { type: 'none' });
+  });
+
+  test('tool parameters {} or without a type get an object schema', () => {
+    const { body } = convert({
+      tools: [
+        { type: 'function', function: { name: 'now', parameters: {} } },
+        { type: 'function', function: { name: 'find', parameters: { properties: { q: { type: 'string' } } } } },
+      ],
+    });
+    assert.deepEqual(body.tools![0]!.input_schema, { type: 'object', properties: {} });
+    assert.equal(body.tools![1]!.input_schema.type, 'object');
+  });
+
+  test('ids another provider minted (a Gemini thought signature inside) are made portable, consistently', () => {
+    const foreign = 'call_0123456789abcdef01234567~ts~CiQB0e2Kb+/x9Q==';
+    const { body } = convert({
+      messages: [
+        { role: 'user', content: 'go' },
+        { role: 'assistant', content: '', tool_calls: [{ ...call, id: foreign }] },
+        { role: 'tool', tool_call_id: foreign, content: 'done' },
+      ],
+    });
+    const use = body.messages[1]!.content[0] as { id: string };
+    const result = body.messages[2]!.content[0] as { tool_use_id: string };
+    assert.match(use.id, /^[A-Za-z0-9_-]{1,40}$/);
+    assert.equal(result.tool_use_id, use.id);
+  });
+
+  test('empty turns are left out, and the turns around them merged', () => {
+    const { body } = convert({
+      messages: [
+        { role: 'user', content: 'one' },
+        { role: 'assistant', content: '' },
+        { role: 'user', content: 'two' },
+      ],
+    });
+    assert.equal(body.messages.length, 1);
+    assert.deepEqual(body.messages[0]!.content.map((b) => (b as { text: string }).text), ['one', 'two']);
   });
 });

@@ -14,7 +14,7 @@
 import type { ChatCompletionRequest, FunctionTool, JsonSchema, ToolChoice } from '../../core/openai-types.js';
 import { convertMessages } from './convert-messages.js';
 import { unsupportedParameter, unsupportedValue } from './request-errors.js';
-import type { AnthropicRequest, AnthropicTextBlock, AnthropicTool, AnthropicToolChoice } from './wire-types.js';
+import type { AnthropicMessageParam, AnthropicRequest, AnthropicTextBlock, AnthropicTool, AnthropicToolChoice } from './wire-types.js';
 
 export interface RequestOptions {
   upstreamModel: string;
@@ -47,7 +47,31 @@ function functionTools(request: ChatCompletionRequest): FunctionTool[] {
 
 function toAnthropicTool(tool: FunctionTool): AnthropicTool {
   const { name, description, parameters } = tool.function;
-  return { name, ...(description ? { description } : {}), input_schema: parameters ?? EMPTY_OBJECT_SCHEMA };
+  return { name, ...(description ? { description } : {}), input_schema: objectSchema(parameters) };
+}
+
+/** Anthropic requires input_schema.type; OpenAI accepts `{}` (or no parameters) for "no arguments". */
+function objectSchema(schema: JsonSchema | undefined): JsonSchema {
+  if (!schema || Object.keys(schema).length === 0) return EMPTY_OBJECT_SCHEMA;
+  return schema.type === undefined ? { type: 'object', ...schema } : schema;
+}
+
+/**
+ * Anthropic refuses a history with tool_use blocks unless tools are declared; OpenAI does not
+ * (a "now summarise" turn after tool use often sends none). Tools the history used but the
+ * request does not declare get a stub declaration, and tool_choice none keeps them unused.
+ */
+function stubsForHistory(messages: AnthropicMessageParam[], declared: AnthropicTool[]): AnthropicTool[] {
+  const known = new Set(declared.map((t) => t.name));
+  const stubs: AnthropicTool[] = [];
+  for (const message of messages) {
+    for (const block of message.content) {
+      if (block.type !== 'tool_use' || known.has(block.name)) continue;
+      known.add(block.name);
+      stubs.push({ name: block.name, description: 'A tool used earlier in this conversation.', input_schema: EMPTY_OBJECT_SCHEMA });
+    }
+  }
+  return stubs;
 }
 
 /** The names an allowed_tools choice permits, from `{type:'function', function:{name}}` entries. */
@@ -80,7 +104,7 @@ function toolFields(request: ChatCompletionRequest): Pick<AnthropicRequest, 'too
 function jsonFormat(request: ChatCompletionRequest, hasTools: boolean): { tool?: AnthropicTool; instruction?: string } {
   const format = request.response_format;
   if (!format || format.type === 'text') return {};
-  const schema = format.type === 'json_schema' ? (format.json_schema.schema ?? EMPTY_OBJECT_SCHEMA) : EMPTY_OBJECT_SCHEMA;
+  const schema = format.type === 'json_schema' ? objectSchema(format.json_schema.schema) : EMPTY_OBJECT_SCHEMA;
   if (hasTools) {
     const shape = format.type === 'json_schema' ? ` matching this JSON schema: ${JSON.stringify(schema)}` : '';
     return { instruction: `When you answer in text, answer with a single JSON object${shape}, and nothing else.` };
@@ -93,14 +117,16 @@ function jsonFormat(request: ChatCompletionRequest, hasTools: boolean): { tool?:
 
 function stopSequences(stop: ChatCompletionRequest['stop']): string[] | undefined {
   if (stop === undefined || stop === null) return undefined;
-  const list = (typeof stop === 'string' ? [stop] : stop).filter((s) => s.length > 0);
+  // Anthropic refuses whitespace-only stop sequences (OpenAI allows "\n"); they are left out.
+  const list = (typeof stop === 'string' ? [stop] : stop).filter((s) => s.trim().length > 0);
   return list.length > 0 ? list : undefined;
 }
 
 function sampling(request: ChatCompletionRequest): Pick<AnthropicRequest, 'temperature' | 'top_p' | 'top_k' | 'stop_sequences' | 'metadata'> {
   const out: Pick<AnthropicRequest, 'temperature' | 'top_p' | 'top_k' | 'stop_sequences' | 'metadata'> = {};
   if (typeof request.temperature === 'number') out.temperature = Math.min(1, Math.max(0, request.temperature));
-  if (typeof request.top_p === 'number') out.top_p = request.top_p;
+  // Current Claude models refuse temperature and top_p together; temperature is the one kept.
+  if (typeof request.top_p === 'number' && out.temperature === undefined) out.top_p = request.top_p;
   // top_k is a vendor extension some OpenAI clients send; Anthropic has it natively.
   if (typeof request.top_k === 'number') out.top_k = request.top_k;
   const stops = stopSequences(request.stop);
@@ -114,6 +140,8 @@ export function toAnthropicRequest(request: ChatCompletionRequest, options: Requ
   const { system, messages } = convertMessages(request.messages);
   const fromTools = toolFields(request);
   const json = jsonFormat(request, fromTools.tools !== undefined);
+  const declared = [...(fromTools.tools ?? []), ...(json.tool ? [json.tool] : [])];
+  const stubs = stubsForHistory(messages, declared);
   const systemBlocks: AnthropicTextBlock[] = json.instruction ? [...system, { type: 'text', text: json.instruction }] : system;
   const body: AnthropicRequest = {
     model: options.upstreamModel,
@@ -122,6 +150,7 @@ export function toAnthropicRequest(request: ChatCompletionRequest, options: Requ
     ...(systemBlocks.length > 0 ? { system: systemBlocks } : {}),
     ...fromTools,
     ...(json.tool ? { tools: [json.tool], tool_choice: { type: 'tool', name: json.tool.name } } : {}),
+    ...(stubs.length > 0 ? { tools: [...declared, ...stubs], ...(declared.length === 0 ? { tool_choice: { type: 'none' } } : {}) } : {}),
     ...sampling(request),
     ...(request.stream === true ? { stream: true } : {}),
   };

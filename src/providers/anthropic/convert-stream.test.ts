@@ -112,3 +112,18 @@ test('several tool_use blocks get OpenAI indexes 0, 1 in order; thinking blocks 
   assert.ok(chunks.every((c) => !c.choices[0]?.delta.content), 'thinking never becomes content');
   assert.equal(chunks.at(-1)!.usage!.total_tokens, 14);
 });
+
+test('a tool called without arguments (only partial_json "") still streams arguments "{}"', () => {
+  const events = [
+    '{"type":"message_start","message":{"id":"msg_z","model":"m","usage":{"input_tokens":5,"output_tokens":1}}}',
+    '{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_n","name":"now","input":{}}}',
+    '{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":""}}',
+    '{"type":"content_block_stop","index":0}',
+    '{"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":3}}',
+    '{"type":"message_stop"}',
+  ];
+  const { chunks } = run(events.map((e) => `data: ${e}\n\n`).join(''));
+  const args = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []).map((d) => d.function?.arguments ?? '').join('');
+  assert.equal(args, '{}');
+  assert.deepEqual(JSON.parse(args), {});
+});

@@ -12,7 +12,8 @@ import { fromStreamError } from './errors.js';
 import type { AnthropicUsage } from './wire-types.js';
 
 type Delta = ChatCompletionChunk['choices'][number]['delta'];
-type Block = { kind: 'text' } | { kind: 'tool'; index: number } | { kind: 'json' } | { kind: 'ignored' };
+/** `sent`: whether any argument fragment went out; a tool without arguments still owes "{}". */
+type Block = { kind: 'text' } | { kind: 'tool'; index: number; sent: boolean } | { kind: 'json'; sent: boolean } | { kind: 'ignored' };
 type Event = Record<string, unknown>;
 
 interface StreamState {
@@ -55,9 +56,9 @@ export function anthropicStreamHandler(deployment: string, jsonTool?: string): E
       state.blocks.set(index, { kind: 'text' });
       if (typeof block.text === 'string' && block.text.length > 0) emit(chunk({ content: block.text }));
     } else if (block.type === 'tool_use' && typeof block.id === 'string' && typeof block.name === 'string') {
-      if (jsonTool !== undefined && block.name === jsonTool) return void state.blocks.set(index, { kind: 'json' });
+      if (jsonTool !== undefined && block.name === jsonTool) return void state.blocks.set(index, { kind: 'json', sent: false });
       const call = state.toolCalls++;
-      state.blocks.set(index, { kind: 'tool', index: call });
+      state.blocks.set(index, { kind: 'tool', index: call, sent: false });
       emit(chunk(toolDelta({ index: call, id: block.id, type: 'function', function: { name: block.name, arguments: '' } })));
     } else {
       // thinking, redacted_thinking, server tools: no OpenAI counterpart.
@@ -74,7 +75,16 @@ export function anthropicStreamHandler(deployment: string, jsonTool?: string): E
     } else if (delta.type === 'input_json_delta' && typeof delta.partial_json === 'string' && delta.partial_json.length > 0) {
       if (block.kind === 'tool') emit(chunk(toolDelta({ index: block.index, function: { arguments: delta.partial_json } })));
       else if (block.kind === 'json') emit(chunk({ content: delta.partial_json }));
+      if (block.kind === 'tool' || block.kind === 'json') block.sent = true;
     }
+  };
+
+  /** A tool called without arguments streams only `partial_json: ""`: clients must still get "{}". */
+  const stopBlock = (event: Event, emit: (c: ChatCompletionChunk) => void): void => {
+    const block = state.blocks.get(Number(event.index));
+    if (block?.kind === 'tool' && !block.sent) emit(chunk(toolDelta({ index: block.index, function: { arguments: '{}' } })));
+    else if (block?.kind === 'json' && !block.sent) emit(chunk({ content: '{}' }));
+    if (block && (block.kind === 'tool' || block.kind === 'json')) block.sent = true;
   };
 
   return (sse, emit) => {
@@ -99,6 +109,7 @@ export function anthropicStreamHandler(deployment: string, jsonTool?: string): E
     if (state.id === undefined) throw malformedUpstream(deployment, `a ${type} event before message_start`);
     if (type === 'content_block_start') startBlock(event, emit);
     else if (type === 'content_block_delta') blockDelta(event, emit);
+    else if (type === 'content_block_stop') stopBlock(event, emit);
     else if (type === 'message_delta') {
       const stop = record(event.delta).stop_reason;
       if (typeof stop === 'string') state.stopReason = stop;

@@ -6,7 +6,7 @@ import type { ChatCompletionRequest, EmbeddingRequest, EmbeddingResponse } from 
 import { sseChunkStream } from '../event-stream.js';
 import type { CallContext, ChatOutcome, DeploymentSettings, ProviderKind, ProviderSettings, UpstreamModel } from '../types.js';
 import { readErrorBody, readJsonBody } from '../response-body.js';
-import { fromTransportError, malformedUpstream } from '../upstream-errors.js';
+import { attributed, fromTransportError, malformedUpstream } from '../upstream-errors.js';
 import { toGeminiRequest } from './convert-request.js';
 import { toChatCompletion } from './convert-response.js';
 import { geminiStreamHandler } from './convert-stream.js';
@@ -61,7 +61,7 @@ class GeminiModel implements UpstreamModel {
   }
 
   async chat(request: ChatCompletionRequest, ctx: CallContext): Promise<ChatOutcome> {
-    const body = toGeminiRequest(request);
+    const body = attributed(this.deployment, () => toGeminiRequest(request));
     const streaming = request.stream === true;
     const method = streaming ? 'streamGenerateContent?alt=sse' : 'generateContent';
     const response = await this.post(`${this.resource}:${method}`, body, ctx);

@@ -175,3 +175,22 @@ describe('generationConfig', () => {
     });
   });
 });
+
+describe('input Gemini would refuse, answered as the caller\'s 400 or adapted', () => {
+  const image = (url: string): ChatCompletionRequest =>
+    base({ messages: [{ role: 'user', content: [{ type: 'text', text: 'look' }, { type: 'image_url', image_url: { url } }] }] });
+
+  test('a broken image URL or data URL is a 400 naming the part, not a 500', () => {
+    rejects(image('http://[bad'), 'messages[0].content[1].image_url.url');
+    rejects(image('data:text/plain,%E0%A4%A'), 'messages[0].content[1].image_url.url');
+  });
+
+  test('tools with a JSON response format: the format moves to the system instruction', () => {
+    const body = toGeminiRequest(base({
+      tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object', properties: {} } } }],
+      response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'object', properties: { a: { type: 'string' } } } } },
+    }));
+    assert.equal(body.generationConfig?.responseMimeType, undefined);
+    assert.match(body.systemInstruction!.parts.at(-1)!.text, /single JSON object matching this JSON schema: \{"type":"object"/);
+  });
+});

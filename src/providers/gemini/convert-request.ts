@@ -20,7 +20,12 @@ function dataUrlPart(url: string, param: string): GeminiPart {
   const match = /^data:([^;,]+)((?:;[^;,]*)*?)(;base64)?,(.*)$/s.exec(url);
   if (!match) throw unsupported('The data URL is not valid: expected data:<mime type>;base64,<data>.', param);
   const [, mimeType, , base64, payload] = match;
-  const data = base64 ? payload! : Buffer.from(decodeURIComponent(payload!), 'utf8').toString('base64');
+  let data: string;
+  try {
+    data = base64 ? payload! : Buffer.from(decodeURIComponent(payload!), 'utf8').toString('base64');
+  } catch {
+    throw unsupported('The data URL is not valid: its percent-encoding is broken.', param);
+  }
   return { inlineData: { mimeType: mimeType!, data } };
 }
 
@@ -28,7 +33,13 @@ function dataUrlPart(url: string, param: string): GeminiPart {
 function urlPart(url: string, param: string): GeminiPart {
   if (url.startsWith('data:')) return dataUrlPart(url, param);
   if (!/^https?:\/\//i.test(url)) throw unsupported('Image URLs must be http(s) URLs or data URLs.', param);
-  const extension = /\.([a-z0-9]+)(?:[?#]|$)/i.exec(new URL(url).pathname)?.[1]?.toLowerCase();
+  let path: string;
+  try {
+    path = new URL(url).pathname;
+  } catch {
+    throw unsupported('The image URL is not a valid URL.', param);
+  }
+  const extension = /\.([a-z0-9]+)(?:[?#]|$)/i.exec(path)?.[1]?.toLowerCase();
   const mimeType = extension ? IMAGE_TYPES[extension] : undefined;
   return { fileData: { ...(mimeType ? { mimeType } : {}), fileUri: url } };
 }
@@ -214,6 +225,15 @@ export function toGeminiRequest(request: ChatCompletionRequest): GeminiRequest {
     if (config) body.toolConfig = config;
   }
   const generation = generationConfig(request);
-  if (generation) body.generationConfig = generation;
+  if (generation && body.tools && generation.responseMimeType) {
+    // Gemini 2.x refuses function calling together with a JSON response type; with tools, the
+    // format is asked for in the system instruction instead (best effort, as for Anthropic).
+    const schema = generation.responseJsonSchema ? ` matching this JSON schema: ${JSON.stringify(generation.responseJsonSchema)}` : '';
+    delete generation.responseMimeType;
+    delete generation.responseJsonSchema;
+    const instruction = { text: `When you answer in text, answer with a single JSON object${schema}, and nothing else.` };
+    body.systemInstruction = { parts: [...(body.systemInstruction?.parts ?? []), instruction] };
+  }
+  if (generation && Object.keys(generation).length > 0) body.generationConfig = generation;
   return body;
 }

@@ -89,3 +89,19 @@ test('finish reasons: length, the filter family, and STOP after a function call'
 test('usage: cached prompt tokens are reported as cached_tokens', () => {
   assert.equal((usageOf({ promptTokenCount: 100, cachedContentTokenCount: 60 }).prompt_tokens_details as { cached_tokens: number }).cached_tokens, 60);
 });
+
+describe('answers Gemini should not have given', () => {
+  test('a null candidate or an unusable function call is upstream_malformed (retryable), not a 500 or an empty stop', () => {
+    for (const response of [
+      { candidates: [null] },
+      { candidates: [{ content: { role: 'model', parts: [] }, finishReason: 'MALFORMED_FUNCTION_CALL', index: 0 }] },
+    ]) {
+      assert.throws(() => toChatCompletion(response as never, 'dep', 'm'), (error: unknown) => {
+        assert.ok(error instanceof GatewayError);
+        assert.equal(error.code, 'upstream_malformed');
+        assert.equal(error.retryable, true);
+        return true;
+      });
+    }
+  });
+});

@@ -12,6 +12,9 @@ const FILTERED = new Set([
   'SAFETY', 'RECITATION', 'BLOCKLIST', 'PROHIBITED_CONTENT', 'SPII', 'IMAGE_SAFETY', 'IMAGE_PROHIBITED_CONTENT', 'IMAGE_RECITATION',
 ]);
 
+/** The model tried to call a function and failed to produce a valid call. */
+export const BROKEN_CALLS = new Set(['MALFORMED_FUNCTION_CALL', 'UNEXPECTED_TOOL_CALL']);
+
 /** Gemini says STOP after a function call too; OpenAI clients look for "tool_calls". */
 export function finishReasonOf(reason: string, hasToolCalls: boolean): FinishReason {
   if (reason === 'MAX_TOKENS') return 'length';
@@ -94,6 +97,12 @@ export function toChatCompletion(response: GeminiResponse, deployment: string, m
   if (blocked) throw blocked;
   if (!Array.isArray(response.candidates) || response.candidates.length === 0) {
     throw malformedUpstream(deployment, 'a response without candidates');
+  }
+  if (response.candidates.some((c) => c === null || typeof c !== 'object')) throw malformedUpstream(deployment, 'a candidate that is not an object');
+  if (response.candidates.some((c) => BROKEN_CALLS.has(c.finishReason ?? ''))) {
+    // The model produced a function call it could not complete: a retry (or another deployment)
+    // usually succeeds, an empty "stop" answer helps nobody.
+    throw malformedUpstream(deployment, `an unusable function call (${response.candidates[0]?.finishReason})`);
   }
   return {
     id: completionId(response),

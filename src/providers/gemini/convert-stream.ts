@@ -5,7 +5,7 @@
 import type { ChatCompletionChunk, ToolCallDelta } from '../../core/openai-types.js';
 import type { EventHandler } from '../event-stream.js';
 import { malformedUpstream } from '../upstream-errors.js';
-import { completionId, finishReasonOf, partsOf, promptBlocked, textOf, toolCallsOf, usageOf } from './convert-response.js';
+import { BROKEN_CALLS, completionId, finishReasonOf, partsOf, promptBlocked, textOf, toolCallsOf, usageOf } from './convert-response.js';
 import { fromGeminiStreamError } from './errors.js';
 import type { GeminiResponse, GeminiUsage } from './wire-types.js';
 
@@ -71,6 +71,7 @@ export function geminiStreamHandler(deployment: string, model: string): EventHan
         emit(chunk([{ index, delta, finish_reason: null, logprobs: null }]));
       }
       if (candidate.finishReason && !state.finished) {
+        if (BROKEN_CALLS.has(candidate.finishReason)) throw malformedUpstream(deployment, `an unusable function call (${candidate.finishReason})`);
         state.finished = true;
         emit(chunk([{ index, delta: {}, finish_reason: finishReasonOf(candidate.finishReason, state.toolCalls > 0), logprobs: null }]));
       }

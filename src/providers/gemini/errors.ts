@@ -26,7 +26,6 @@ function detail(status: RpcStatus, type: string): Record<string, unknown> | unde
   return details(status).find((d) => typeof d['@type'] === 'string' && d['@type'].endsWith(`/google.rpc.${type}`));
 }
 
-/** A protobuf Duration in JSON ("7s", "47.434392449s") as whole seconds, rounded up. */
 /** A protobuf Duration in JSON ("7s", "0.25s") as milliseconds. */
 export function parseDuration(value: unknown): number | undefined {
   if (typeof value !== 'string') return undefined;

@@ -13,6 +13,7 @@ import type { CallContext, ChatOutcome, DeploymentSettings, ProviderKind, Provid
 import { sseChunkStream, type EventHandler } from '../event-stream.js';
 import { fromTransportError, fromUpstreamStatus, malformedUpstream } from '../upstream-errors.js';
 import { readErrorBody, readJsonBody } from '../response-body.js';
+import { withPortableToolCallIds } from '../tool-call-ids.js';
 
 class OpenAICompatibleModel implements UpstreamModel {
   readonly deployment: string;
@@ -42,9 +43,10 @@ class OpenAICompatibleModel implements UpstreamModel {
     const streaming = request.stream === true;
     // Always ask for usage when streaming so tokens are counted even when the client did not ask;
     // the pipeline drops the usage chunk again for such clients.
+    const messages = withPortableToolCallIds(request.messages);
     const body = streaming
-      ? { ...request, model: this.settings.upstreamModel, stream_options: { ...request.stream_options, include_usage: true } }
-      : { ...request, model: this.settings.upstreamModel };
+      ? { ...request, messages, model: this.settings.upstreamModel, stream_options: { ...request.stream_options, include_usage: true } }
+      : { ...request, messages, model: this.settings.upstreamModel };
     const response = await this.post('/chat/completions', body, ctx);
     if (!streaming) {
       const completion = (await readJsonBody(response, this.deployment)) as ChatCompletion | null;
