@@ -3,9 +3,9 @@
 // object or a typed event stream. Everything a client sees carries a `request-id` header, and
 // every error body repeats it as `request_id`, as the real API does.
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { deliverBody, deliverStream, waitUnlessClosed, type StreamFaultFrames, type StreamTracker } from './delivery.js';
+import { applyConnectionFaults, deliverBody, deliverStream, waitUnlessClosed, type StreamFaultFrames, type StreamTracker } from './delivery.js';
 import { answer } from './engine.js';
-import { FaultSpecError, parseFaults, planFaults, splitModelFault, type FaultPlan } from './faults.js';
+import { requestFaultPlan, splitModelFault, type FaultPlan } from './faults.js';
 import { BodyTooLargeError, readBody, sendJson } from './http-io.js';
 import { interTokenMs, resolvePacing, totalGenerationMs, type PacingMode } from './pacing.js';
 import { REQUEST_LIMIT_PER_MINUTE, type RateWindow } from './rate-headers.js';
@@ -57,31 +57,14 @@ async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknow
   return body as Record<string, unknown>;
 }
 
-function faultPlanFor(headers: IncomingHttpHeaders, modelSuffix: string | undefined): FaultPlan | undefined {
-  const header = headers['x-sim-fault'];
-  const spec = typeof header === 'string' && header.length > 0 ? header : modelSuffix;
-  if (spec === undefined) return undefined;
-  try {
-    return planFaults(parseFaults(spec));
-  } catch (error) {
-    if (error instanceof FaultSpecError) throw anthropicErrors.badFaultSpec(error.message);
-    throw error;
-  }
-}
-
 /**
  * The faults that replace the whole response (thrown as errors); false when nothing more may be
  * sent. A refusal is not one of them: Anthropic answers a policy intervention with a 200 whose
  * stop_reason is "refusal", so the answer renderer handles it.
  */
 async function applyRequestFaults(plan: FaultPlan | undefined, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
-  if (!plan) return true;
-  if (plan.firstByteDelayMs > 0 && !(await waitUnlessClosed(res, plan.firstByteDelayMs))) return false;
-  if (plan.reset) {
-    req.socket.destroy();
-    return false;
-  }
-  if (!plan.error || plan.error.kind === 'refusal') return true;
+  if (!(await applyConnectionFaults(plan, req, res))) return false;
+  if (!plan?.error || plan.error.kind === 'refusal') return true;
   const { kind, retryAfterSeconds } = plan.error;
   if (kind === '429') throw anthropicErrors.rateLimited(REQUEST_LIMIT_PER_MINUTE, anthropicRateLimitedHeaders(retryAfterSeconds));
   if (kind === '500') throw anthropicErrors.apiError();
@@ -105,7 +88,7 @@ async function answerMessages(req: IncomingMessage, res: ServerResponse, ctx: An
   checkHeaders(req.headers, ctx.apiKey);
   const body = await readJsonBody(req);
   const split = typeof body.model === 'string' ? splitModelFault(body.model) : { model: undefined, fault: undefined };
-  const faults = faultPlanFor(req.headers, split.fault);
+  const faults = requestFaultPlan(req.headers, split.fault, anthropicErrors.badFaultSpec);
   if (!(await applyRequestFaults(faults, req, res))) return;
 
   const { sim, options } = parseMessagesRequest(body, split.model, answerTokensHeader(req.headers));

@@ -2,7 +2,7 @@
 // slow-loris, error-event). It is format-agnostic: the wire format supplies the events and the
 // bytes of a malformed event and of an in-band error. Each stream uses a single setTimeout chain
 // and stops, with its timer cleared, as soon as the client goes away.
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FaultPlan } from './faults.js';
 
 export interface EventSource {
@@ -149,4 +149,19 @@ export function deliverBody(res: ServerResponse, status: number, headers: Record
   }
   res.writeHead(status, { ...headers, 'content-length': String(Buffer.byteLength(body)) });
   res.end(body);
+}
+
+/**
+ * The faults that strike before any response, the same in every wire format: a delay before the
+ * first byte, then a reset. False when nothing more may be sent (the client left, or the socket
+ * was destroyed on purpose).
+ */
+export async function applyConnectionFaults(plan: FaultPlan | undefined, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+  if (!plan) return true;
+  if (plan.firstByteDelayMs > 0 && !(await waitUnlessClosed(res, plan.firstByteDelayMs))) return false;
+  if (plan.reset) {
+    req.socket.destroy();
+    return false;
+  }
+  return true;
 }

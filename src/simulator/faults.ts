@@ -22,6 +22,8 @@
 // Probability is drawn with Math.random per request and per spec (p defaults to 1), so p=1 is
 // fully deterministic and tests rely on that.
 
+import type { IncomingHttpHeaders } from 'node:http';
+
 export type ErrorFaultKind = '429' | '500' | '502' | '503' | '529' | 'refusal';
 type FaultKind = ErrorFaultKind | 'slow-first-byte' | 'reset' | 'cut' | 'malformed' | 'slow-loris' | 'error-event' | 'hang';
 
@@ -149,4 +151,24 @@ export function planFaults(specs: readonly FaultSpec[], roll: () => number = Mat
     }
   }
   return plan;
+}
+
+/**
+ * This request's fault plan: the x-sim-fault header wins over a model-name suffix. A bad spec
+ * throws the error `badSpec` builds, in the wire format of the endpoint that was called.
+ */
+export function requestFaultPlan(
+  headers: IncomingHttpHeaders,
+  modelSuffix: string | undefined,
+  badSpec: (message: string) => Error,
+): FaultPlan | undefined {
+  const header = headers['x-sim-fault'];
+  const spec = typeof header === 'string' && header.length > 0 ? header : modelSuffix;
+  if (spec === undefined) return undefined;
+  try {
+    return planFaults(parseFaults(spec));
+  } catch (error) {
+    if (error instanceof FaultSpecError) throw badSpec(error.message);
+    throw error;
+  }
 }

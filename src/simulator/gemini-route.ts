@@ -2,8 +2,8 @@
 // (`x-goog-api-key` header or `?key=`), the request-level faults in Gemini's error shapes, then
 // the generateContent / streamGenerateContent / batchEmbedContents handlers.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { deliverBody, waitUnlessClosed, type StreamTracker } from './delivery.js';
-import { FaultSpecError, parseFaults, planFaults, splitModelFault, type FaultPlan } from './faults.js';
+import { applyConnectionFaults, deliverBody, waitUnlessClosed, type StreamTracker } from './delivery.js';
+import { requestFaultPlan, splitModelFault } from './faults.js';
 import { handleGenerate, type GeminiExchange } from './gemini-chat-handler.js';
 import { batchEmbed } from './gemini-embeddings.js';
 import { GeminiHttpError, geminiErrors } from './gemini-errors.js';
@@ -47,29 +47,12 @@ function checkApiKey(req: IncomingMessage, query: URLSearchParams, apiKey: strin
   if (key !== apiKey) throw geminiErrors.wrongApiKey();
 }
 
-function faultPlanFor(req: IncomingMessage, modelSuffix: string | undefined): FaultPlan | undefined {
-  const header = req.headers['x-sim-fault'];
-  const spec = typeof header === 'string' && header.length > 0 ? header : modelSuffix;
-  if (spec === undefined) return undefined;
-  try {
-    return planFaults(parseFaults(spec));
-  } catch (error) {
-    if (error instanceof FaultSpecError) throw geminiErrors.badFaultSpec(error.message);
-    throw error;
-  }
-}
-
 /** Faults that replace the whole response; false when nothing more may be sent. A refusal is not
  * one of them on Gemini: the prompt is blocked inside a 200, so the chat handler renders it. */
 async function applyRequestFaults(ex: GeminiExchange, req: IncomingMessage, model: string): Promise<boolean> {
   const plan = ex.faults;
-  if (!plan) return true;
-  if (plan.firstByteDelayMs > 0 && !(await waitUnlessClosed(ex.res, plan.firstByteDelayMs))) return false;
-  if (plan.reset) {
-    req.socket.destroy();
-    return false;
-  }
-  if (!plan.error || plan.error.kind === 'refusal') return true;
+  if (!(await applyConnectionFaults(plan, req, ex.res))) return false;
+  if (!plan?.error || plan.error.kind === 'refusal') return true;
   const { kind, retryAfterSeconds } = plan.error;
   const error =
     kind === '429' ? geminiErrors.rateLimited(model, retryAfterSeconds)
@@ -123,7 +106,7 @@ export async function handleGeminiRoute(req: IncomingMessage, res: ServerRespons
       throw geminiErrors.invalidArgument('The simulator serves streamGenerateContent only with ?alt=sse.');
     }
     const split = splitModelFault(route.model);
-    ex.faults = faultPlanFor(req, split.fault);
+    ex.faults = requestFaultPlan(req.headers, split.fault, geminiErrors.badFaultSpec);
     if (!(await applyRequestFaults(ex, req, split.model))) return;
     const body = await readJsonBody(req);
     const model = findSimModel(split.model);

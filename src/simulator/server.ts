@@ -1,8 +1,8 @@
 // The simulated upstream's HTTP server (node:http directly, for speed): routing, authentication,
 // request-level faults, then the endpoint handlers of the OpenAI wire format.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { deliverBody, waitUnlessClosed, type StreamTracker } from './delivery.js';
-import { FaultSpecError, parseFaults, planFaults, splitModelFault, type FaultPlan } from './faults.js';
+import { applyConnectionFaults, deliverBody, waitUnlessClosed, type StreamTracker } from './delivery.js';
+import { requestFaultPlan, splitModelFault } from './faults.js';
 import { BodyTooLargeError, MAX_BODY_BYTES, nextRequestId, readBody, sendError, sendJson } from './http-io.js';
 import { findSimModel, simModelCards, toModelCard } from './models.js';
 import { GEMINI_PATH_PREFIX, handleGeminiRoute } from './gemini-route.js';
@@ -33,29 +33,11 @@ function checkAuth(req: IncomingMessage, apiKey: string | undefined): void {
   if (key !== apiKey) throw openaiErrors.wrongApiKey(key);
 }
 
-/** The fault plan of this request: the header wins over a model-name suffix. */
-function faultPlanFor(req: IncomingMessage, modelSuffix: string | undefined): FaultPlan | undefined {
-  const header = req.headers['x-sim-fault'];
-  const spec = typeof header === 'string' && header.length > 0 ? header : modelSuffix;
-  if (spec === undefined) return undefined;
-  try {
-    return planFaults(parseFaults(spec));
-  } catch (error) {
-    if (error instanceof FaultSpecError) throw openaiErrors.badFaultSpec(error.message);
-    throw error;
-  }
-}
-
 /** Applies the faults that replace the whole response; returns false when nothing more may be sent. */
 async function applyRequestFaults(ex: Exchange, req: IncomingMessage, model: string): Promise<boolean> {
   const plan = ex.faults;
-  if (!plan) return true;
-  if (plan.firstByteDelayMs > 0 && !(await waitUnlessClosed(ex.res, plan.firstByteDelayMs))) return false;
-  if (plan.reset) {
-    req.socket.destroy();
-    return false;
-  }
-  if (!plan.error) return true;
+  if (!(await applyConnectionFaults(plan, req, ex.res))) return false;
+  if (!plan?.error) return true;
   const { kind, retryAfterSeconds } = plan.error;
   const headers = ex.baseHeaders();
   if (kind === '429') sendError(ex.res, openaiErrors.rateLimited(model, retryAfterSeconds), { ...headers, ...rateLimitedHeaders(retryAfterSeconds) });
@@ -134,7 +116,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: Simula
     if (which === 'unknown') throw openaiErrors.unknownRoute(method, path);
     checkAuth(req, options.apiKey);
     if (which === 'models' || which === 'model') {
-      ex.faults = faultPlanFor(req, undefined);
+      ex.faults = requestFaultPlan(req.headers, undefined, openaiErrors.badFaultSpec);
       if (!(await applyRequestFaults(ex, req, 'sim-chat'))) return;
       if (which === 'models') return sendJson(res, 200, MODELS_LIST, ex.baseHeaders());
       const id = decodeURIComponent(path.slice('/v1/models/'.length));
@@ -145,7 +127,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: Simula
     const body = await readJsonBody(req);
     const rawModel = body.model;
     const split = typeof rawModel === 'string' ? splitModelFault(rawModel) : { model: undefined, fault: undefined };
-    ex.faults = faultPlanFor(req, split.fault);
+    ex.faults = requestFaultPlan(req.headers, split.fault, openaiErrors.badFaultSpec);
     if (!(await applyRequestFaults(ex, req, split.model ?? 'unknown'))) return;
     if (split.model === undefined || split.model.length === 0) throw openaiErrors.missingModel();
     if (which === 'chat') return await handleChat(ex, body, split.model);

@@ -4,9 +4,10 @@
 import type { Dispatcher } from 'undici';
 import type { ChatCompletionRequest } from '../../core/openai-types.js';
 import { sseChunkStream } from '../event-stream.js';
-import { readErrorBody, readJsonBody } from '../response-body.js';
+import { readJsonBody } from '../response-body.js';
+import { postJson, type Upstream } from '../post-json.js';
 import type { CallContext, ChatOutcome, DeploymentSettings, ProviderKind, ProviderSettings, UpstreamModel } from '../types.js';
-import { attributed, fromTransportError, fromUpstreamStatus, malformedUpstream } from '../upstream-errors.js';
+import { attributed, malformedUpstream } from '../upstream-errors.js';
 import { toAnthropicRequest } from './convert-request.js';
 import { toChatCompletion } from './convert-response.js';
 import { anthropicStreamHandler } from './convert-stream.js';
@@ -72,25 +73,13 @@ class AnthropicModel implements UpstreamModel {
       toAnthropicRequest(request, { upstreamModel: this.settings.upstreamModel, defaultMaxTokens: this.defaultMaxTokens }));
   }
 
-  private async post(body: unknown, ctx: CallContext): Promise<Dispatcher.ResponseData> {
-    let response: Dispatcher.ResponseData;
-    try {
-      response = await this.transport.request({
-        origin: this.origin,
-        path: this.path,
-        method: 'POST',
-        headers: { ...this.headers, 'x-request-id': ctx.requestId },
-        body: JSON.stringify(body),
-        signal: ctx.signal,
-      });
-    } catch (error) {
-      throw fromTransportError(this.deployment, error);
-    }
-    if (response.statusCode >= 400) {
-      const errorBody = await readErrorBody(response.body);
-      throw fromUpstreamStatus(this.deployment, response.statusCode, response.headers, errorBody);
-    }
-    return response;
+  /** Where calls go, for postJson: built from this model's own fields, never exposing them. */
+  private upstream(): Upstream {
+    return { deployment: this.deployment, transport: this.transport, origin: this.origin, headers: this.headers };
+  }
+
+  private post(body: unknown, ctx: CallContext): Promise<Dispatcher.ResponseData> {
+    return postJson(this.upstream(), this.path, body, ctx);
   }
 }
 

@@ -5,8 +5,9 @@ import type { Dispatcher } from 'undici';
 import type { ChatCompletionRequest, EmbeddingRequest, EmbeddingResponse } from '../../core/openai-types.js';
 import { sseChunkStream } from '../event-stream.js';
 import type { CallContext, ChatOutcome, DeploymentSettings, ProviderKind, ProviderSettings, UpstreamModel } from '../types.js';
-import { readErrorBody, readJsonBody } from '../response-body.js';
-import { attributed, fromTransportError, malformedUpstream } from '../upstream-errors.js';
+import { readJsonBody } from '../response-body.js';
+import { postJson, type Upstream } from '../post-json.js';
+import { attributed, malformedUpstream } from '../upstream-errors.js';
 import { toGeminiRequest } from './convert-request.js';
 import { toChatCompletion } from './convert-response.js';
 import { geminiStreamHandler } from './convert-stream.js';
@@ -85,24 +86,13 @@ class GeminiModel implements UpstreamModel {
     return fromBatchEmbed(await readJsonBody(response, this.deployment), request, this.settings.upstreamModel, this.deployment);
   }
 
-  private async post(path: string, body: unknown, ctx: CallContext): Promise<Dispatcher.ResponseData> {
-    let response: Dispatcher.ResponseData;
-    try {
-      response = await this.transport.request({
-        origin: this.origin,
-        path: `${this.basePath}/${path}`,
-        method: 'POST',
-        headers: { ...this.headers, 'x-request-id': ctx.requestId },
-        body: JSON.stringify(body),
-        signal: ctx.signal,
-      });
-    } catch (error) {
-      throw fromTransportError(this.deployment, error);
-    }
-    if (response.statusCode >= 400) {
-      throw fromGeminiStatus(this.deployment, response.statusCode, response.headers, await readErrorBody(response.body));
-    }
-    return response;
+  /** Where calls go, for postJson: built from this model's own fields, never exposing them. */
+  private upstream(): Upstream {
+    return { deployment: this.deployment, transport: this.transport, origin: this.origin, headers: this.headers };
+  }
+
+  private post(path: string, body: unknown, ctx: CallContext): Promise<Dispatcher.ResponseData> {
+    return postJson(this.upstream(), `${this.basePath}/${path}`, body, ctx, fromGeminiStatus);
   }
 }
 

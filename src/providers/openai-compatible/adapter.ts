@@ -11,8 +11,9 @@ import type {
 } from '../../core/openai-types.js';
 import type { CallContext, ChatOutcome, DeploymentSettings, ProviderKind, ProviderSettings, UpstreamModel } from '../types.js';
 import { sseChunkStream, type EventHandler } from '../event-stream.js';
-import { fromTransportError, fromUpstreamStatus, malformedUpstream } from '../upstream-errors.js';
-import { readErrorBody, readJsonBody } from '../response-body.js';
+import { fromUpstreamStatus, malformedUpstream } from '../upstream-errors.js';
+import { readJsonBody } from '../response-body.js';
+import { postJson, type Upstream } from '../post-json.js';
 import { withPortableToolCallIds } from '../tool-call-ids.js';
 
 class OpenAICompatibleModel implements UpstreamModel {
@@ -69,25 +70,13 @@ class OpenAICompatibleModel implements UpstreamModel {
     return result;
   }
 
-  private async post(path: string, body: unknown, ctx: CallContext): Promise<Dispatcher.ResponseData> {
-    let response: Dispatcher.ResponseData;
-    try {
-      response = await this.transport.request({
-        origin: this.origin,
-        path: this.basePath + path,
-        method: 'POST',
-        headers: { ...this.headers, 'x-request-id': ctx.requestId },
-        body: JSON.stringify(body),
-        signal: ctx.signal,
-      });
-    } catch (error) {
-      throw fromTransportError(this.deployment, error);
-    }
-    if (response.statusCode >= 400) {
-      const errorBody = await readErrorBody(response.body);
-      throw fromUpstreamStatus(this.deployment, response.statusCode, response.headers, errorBody);
-    }
-    return response;
+  /** Where calls go, for postJson: built from this model's own fields, never exposing them. */
+  private upstream(): Upstream {
+    return { deployment: this.deployment, transport: this.transport, origin: this.origin, headers: this.headers };
+  }
+
+  private post(path: string, body: unknown, ctx: CallContext): Promise<Dispatcher.ResponseData> {
+    return postJson(this.upstream(), this.basePath + path, body, ctx);
   }
 
   /** OpenAI's stream: each event is one chunk, `[DONE]` ends it, `{"error":...}` is an in-band failure. */
