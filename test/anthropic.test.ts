@@ -44,6 +44,8 @@ before(async () => {
           'claude-vision': deployment('sim-vision'),
           'claude-blind': deployment('sim-chat'),
           'claude-badkey-chat': deployment('sim-chat', {}, 'claude-badkey'),
+          // sim-small caps output at 1,024 tokens: the adapter's default of 4,096 would be refused.
+          'claude-small': { ...deployment('sim-small'), default_max_tokens: 512 },
           ...Object.fromEntries(Object.entries(FAULTS).map(([name, fault]) => [`${name}-dep`, deployment('sim-chat', { 'x-sim-fault': fault })])),
         },
         // The fault tests fail on purpose; the retry budget must not run dry because of them.
@@ -55,6 +57,7 @@ before(async () => {
           // Claims images the upstream model cannot read: the upstream's 400 must reach the caller.
           'claude-blind': chat('claude-blind', { input_modalities: ['text', 'image'] }),
           'claude-badkey': chat('claude-badkey-chat'),
+          'claude-small': { deployments: ['claude-small'], context_length: 4096 },
           ...Object.fromEntries(Object.keys(FAULTS).map((name) => [name, chat(`${name}-dep`)])),
           // Anthropic refuses with a 200 (stop_reason "refusal"): with a content-policy fallback
           // configured, the gateway routes around it.
@@ -292,4 +295,9 @@ test('a 200 refusal (stop_reason "refusal") goes to the content-policy fallback 
   assert.ok(data.choices[0]!.message.content);
   assert.equal(response.headers.get('x-floodgate-rerouted'), 'content_policy');
   assert.equal(response.headers.get('x-floodgate-attempts'), '2');
+});
+
+test('a deployment\'s default_max_tokens is what Anthropic gets when the caller sets none', async () => {
+  const reply = await client.chat.completions.create({ model: 'claude-small', messages: [{ role: 'user', content: 'hi' }] });
+  assert.ok(reply.choices[0]!.message.content);
 });

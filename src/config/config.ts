@@ -74,7 +74,10 @@ export function resolveConfig(raw: RawConfig, origin: Config['origin']): Config 
     if (!providers.has(d.provider)) {
       problems.push(`deployments.${name}.provider: unknown provider "${d.provider}" (known: ${list(providers.keys())})`);
     }
-    deployments.set(name, { name, provider: d.provider, upstreamModel: d.model, weight: d.weight, headers: d.headers });
+    deployments.set(name, {
+      name, provider: d.provider, upstreamModel: d.model, weight: d.weight, headers: d.headers,
+      ...(d.default_max_tokens ? { defaultMaxTokens: d.default_max_tokens } : {}),
+    });
   }
 
   const models = new Map<string, ModelConfig>();

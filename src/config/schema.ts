@@ -33,6 +33,8 @@ export const deploymentSchema = z.strictObject({
   model: z.string().min(1),
   weight: z.number().positive().default(1),
   headers: headers.default({}),
+  /** Sent when the caller sets no max_tokens, for upstreams that require one (Anthropic: 4096 if unset). */
+  default_max_tokens: z.int().positive().optional(),
   limits: z
     .strictObject({
       rpm: z.int().positive().optional(),

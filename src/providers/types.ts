@@ -68,6 +68,8 @@ export interface DeploymentSettings {
   upstreamModel: string;
   /** Extra headers for this deployment's calls only (e.g. a simulator fault for chaos runs). */
   headers: Record<string, string>;
+  /** For upstreams that require max_tokens (Anthropic): what to send when the caller sets none. */
+  defaultMaxTokens?: number;
 }
 
 /** A provider kind: builds bound models over one shared transport. */

@@ -70,7 +70,7 @@ class AnthropicModel implements UpstreamModel {
   /** A request Anthropic cannot express is the caller's 400, naming this deployment like any failure. */
   private convert(request: ChatCompletionRequest): ReturnType<typeof toAnthropicRequest> {
     return attributed(this.deployment, () =>
-      toAnthropicRequest(request, { upstreamModel: this.settings.upstreamModel, defaultMaxTokens: this.defaultMaxTokens }));
+      toAnthropicRequest(request, { upstreamModel: this.settings.upstreamModel, defaultMaxTokens: this.settings.defaultMaxTokens ?? this.defaultMaxTokens }));
   }
 
   /** Where calls go, for postJson: built from this model's own fields, never exposing them. */
