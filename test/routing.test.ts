@@ -81,8 +81,14 @@ describe('reroute policies from configuration', () => {
       config: (url) =>
         configFrom({
           providers: { sim: { base_url: url } },
-          deployments: { chat: { provider: 'sim', model: 'sim-chat' }, vision: { provider: 'sim', model: 'sim-vision' } },
+          deployments: {
+            chat: { provider: 'sim', model: 'sim-chat' },
+            vision: { provider: 'sim', model: 'sim-vision' },
+            small: { provider: 'sim', model: 'sim-small' },
+          },
           models: {
+            // Claims a bigger window than its upstream has: our count says a prompt fits, the upstream disagrees.
+            overclaimed: { deployments: ['small'], context_length: 16384 },
             // A model without tools or structured outputs, with a named target for tools only.
             plain: { deployments: ['chat'], supported_parameters: ['max_tokens', 'temperature'], reroute: { tools: 'agent' } },
             agent: { deployments: ['chat'], context_length: 16384 },
@@ -115,10 +121,19 @@ describe('reroute policies from configuration', () => {
         assert.ok(error instanceof OpenAI.BadRequestError);
         assert.equal(error.code, 'json_schema_not_supported');
         assert.equal(error.param, 'response_format');
-        assert.match(error.message, /Models that support it: agent, eyes\./);
+        assert.match(error.message, /Models that support it: overclaimed, agent, eyes\./);
         return true;
       },
     );
+  });
+
+  test('an upstream that finds the prompt too long after all: the request goes to a bigger model', async () => {
+    const { data, response } = await client.chat.completions
+      .create({ model: 'overclaimed', messages: [{ role: 'user', content: longPrompt }] })
+      .withResponse();
+    assert.equal(data.model, 'eyes', 'the only capable model with a bigger window');
+    assert.equal(response.headers.get('x-floodgate-rerouted'), 'context');
+    assert.equal(response.headers.get('x-floodgate-attempts'), '2');
   });
 
   test('reroute: off refuses, and no upstream call is made', async () => {

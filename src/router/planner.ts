@@ -33,6 +33,7 @@ export async function planChatRoute(catalog: ModelCatalog, requested: RoutedMode
     plan: {
       models: [serving, ...(await usable(catalog, serving.config.fallbacks, needs))],
       contentPolicyFallbacks: await usable(catalog, serving.config.contentPolicyFallbacks, needs),
+      biggerModels: async () => biggerModels(serving.config, await capableModels(catalog, serving, needs)),
     },
     ...(missing ? { rerouted: missing } : {}),
     needs,
@@ -80,6 +81,20 @@ function rerouteTarget(model: ModelConfig, reason: RerouteReason, capable: Route
   const distance = (m: RoutedModel): number =>
     (m.config.card.owned_by === model.card.owned_by ? 0 : 1000) + Math.abs(Math.log(m.config.card.context_length / size));
   return capable.reduce<RoutedModel | undefined>((best, m) => (best === undefined || distance(m) < distance(best) ? m : best), undefined);
+}
+
+/**
+ * When an upstream counts the prompt as too long after all: capable models with a bigger window
+ * than the serving one, as the reroute policy allows (`auto`: nearest first; a map: its context
+ * target; `off`: none).
+ */
+function biggerModels(model: ModelConfig, capable: RoutedModel[]): RoutedModel[] {
+  const window = model.card.context_length;
+  const bigger = capable.filter((m) => m.config.card.context_length > window);
+  const policy = model.reroute;
+  if (policy === 'off') return [];
+  if (policy !== 'auto') return bigger.filter((m) => m.config.id === policy.context);
+  return bigger.sort((a, b) => a.config.card.context_length - b.config.card.context_length);
 }
 
 function capabilityMissing(model: ModelConfig, reason: RerouteReason, capable: RoutedModel[], needs: Needs, promptTokens: number): GatewayError {

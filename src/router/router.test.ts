@@ -229,3 +229,20 @@ test('a retry-after-ms window is honoured to the millisecond', async () => {
   await s.call('m');
   assert.deepEqual(s.calls, ['a'], 'not held for a whole second');
 });
+
+test('an upstream 400 context_length_exceeded goes to the bigger models the plan offers, once', async () => {
+  const s = setup({ deployments: ['a', 'big'], models: { m: { deployments: ['a'] }, large: { deployments: ['big'] } } });
+  s.behaviour.set('a', (d) => new GatewayError('too long', { status: 400, type: 'invalid_request_error', code: 'context_length_exceeded', deployment: d }));
+  const plan = { ...planSimpleRoute(s.catalog, s.catalog.get('m')!), biggerModels: async () => [s.catalog.get('large')!] };
+  const routed = await s.router.route(plan, new CancelSignal(), async (_m, lease) => {
+    await lease.deployment.upstream.chat({ model: 'm', messages: [] }, { signal: new CancelSignal(), requestId: 'r' });
+    return lease.deployment.name;
+  });
+  assert.equal(routed.value, 'big');
+  assert.equal(routed.fallback, 'context');
+  s.behaviour.set('big', (d) => new GatewayError('too long', { status: 400, type: 'invalid_request_error', code: 'context_length_exceeded', deployment: d }));
+  await assert.rejects(
+    s.router.route(plan, new CancelSignal(), async (_m, lease) => lease.deployment.upstream.chat({ model: 'm', messages: [] }, { signal: new CancelSignal(), requestId: 'r' })),
+    (e: GatewayError) => e.code === 'context_length_exceeded' && e.status === 400,
+  );
+});

@@ -22,10 +22,15 @@ export interface RoutePlan {
   models: RoutedModel[];
   /** Tried instead when an upstream refuses on content-policy grounds; empty: such a refusal is final. */
   contentPolicyFallbacks: RoutedModel[];
+  /**
+   * Bigger models to try when an upstream says the prompt is too long though our count said it
+   * fits (its tokenizer counts differently); looked up only then. Absent: such a 400 is final.
+   */
+  biggerModels?: () => Promise<RoutedModel[]>;
 }
 
 /** Why the model that answered is not the first one planned. */
-export type FallbackReason = 'fallback' | 'content_policy';
+export type FallbackReason = 'fallback' | 'content_policy' | 'context';
 
 export interface Routed<T> {
   value: T;
@@ -110,6 +115,14 @@ export class Router {
           fallback = 'content_policy';
           continue;
         }
+        if (isContextExceeded(error) && fallback !== 'context' && plan.biggerModels) {
+          const bigger = await plan.biggerModels();
+          if (bigger.length > 0) {
+            models = bigger;
+            fallback = 'context';
+            continue;
+          }
+        }
         if (!isFailoverError(error)) throw error;
       }
     }
@@ -148,6 +161,10 @@ export class Router {
     const ceiling = Math.min(this.settings.backoff_max_ms, this.settings.backoff_base_ms * 2 ** (failures - 1));
     return Math.floor(this.random() * ceiling);
   }
+}
+
+function isContextExceeded(error: unknown): boolean {
+  return error instanceof GatewayError && error.status === 400 && error.code === 'context_length_exceeded';
 }
 
 function isContentPolicyRefusal(error: unknown): boolean {
