@@ -77,7 +77,7 @@ class GeminiModel implements UpstreamModel {
       response.body.dump().catch(() => undefined);
       throw malformedUpstream(this.deployment, `a ${type || 'typeless'} body where an event stream was expected`);
     }
-    return { kind: 'stream', chunks: sseChunkStream(response.body, this.deployment, geminiStreamHandler(this.deployment, this.settings.upstreamModel)) };
+    return { kind: 'stream', chunks: sseChunkStream(response.body, this.deployment, geminiStreamHandler(this.deployment, this.settings.upstreamModel, Math.max(1, request.n ?? 1))) };
   }
 
   async embed(request: EmbeddingRequest, ctx: CallContext): Promise<EmbeddingResponse> {

@@ -90,3 +90,15 @@ describe('geminiStreamHandler', () => {
     }
   });
 });
+
+test('n = 2: a candidate that finishes before the other has started does not end the stream', () => {
+  const handler = geminiStreamHandler('dep', 'configured', 2);
+  const feed = (data: unknown) => handler({ event: undefined, id: undefined, data: JSON.stringify(data) }, () => {});
+  const candidate = (index: number, t: string, finish?: string) => ({
+    candidates: [{ content: { role: 'model', parts: [{ text: t }] }, index, ...(finish ? { finishReason: finish } : {}) }],
+    responseId: 'r2',
+  });
+  assert.equal(feed(candidate(0, 'first, done', 'STOP')), 'more', 'candidate 1 has not been seen yet');
+  assert.equal(feed(candidate(1, 'second')), 'more');
+  assert.equal(feed(candidate(1, ' done', 'STOP')), 'done');
+});

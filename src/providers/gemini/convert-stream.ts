@@ -17,7 +17,8 @@ interface CandidateState {
   finished: boolean;
 }
 
-export function geminiStreamHandler(deployment: string, model: string): EventHandler {
+/** `expected`: the candidates asked for (n); the stream is done only when that many have finished. */
+export function geminiStreamHandler(deployment: string, model: string, expected = 1): EventHandler {
   const candidates = new Map<number, CandidateState>();
   let id: string | undefined;
   let upstreamModel = model;
@@ -78,7 +79,8 @@ export function geminiStreamHandler(deployment: string, model: string): EventHan
     }
 
     const all = [...candidates.values()];
-    if (all.length === 0 || !all.every((c) => c.finished)) return 'more';
+    // With n > 1 one candidate can finish before another has started: count, don't just look.
+    if (all.length < expected || !all.every((c) => c.finished)) return 'more';
     // The usage-only chunk OpenAI sends last; the pipeline drops it unless the client asked.
     emit(chunk([], { usage: usageOf(usage) }));
     return 'done';
