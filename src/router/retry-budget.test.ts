@@ -30,3 +30,16 @@ test('attempts per request stay at or below 1 + ratio when every attempt would r
   assert.ok(attempts / requests <= 1.2 + 3 / requests * 50, `attempts per request ${attempts / requests}`);
   assert.ok(attempts / requests > 1.15, 'the budget is used, not starved');
 });
+
+test('a freshly started gateway starts with min_retries in reserve, so its first failures fail over', () => {
+  const now = 0;
+  const budget = new RetryBudget({ ratio: 0.2, window_s: 10, min_retries: 10 }, () => now);
+  let granted = 0;
+  for (let i = 0; i < 12; i++) {
+    budget.recordRequest();
+    if (budget.tryAcquire()) granted++;
+  }
+  assert.equal(granted, 12, '10 in reserve plus 0.2 from each of 12 requests');
+  budget.recordRequest();
+  assert.equal(budget.tryAcquire(), false, 'then the 20 % rule');
+});
