@@ -15,7 +15,7 @@ import { chatRoutes } from './http/chat.js';
 import { embeddingRoutes } from './http/embeddings.js';
 import { modelRoutes } from './http/models.js';
 import { healthRoutes, type Lifecycle } from './http/health.js';
-import { DEPLOYMENT_HEADER } from './http/headers.js';
+import { ATTEMPTS_HEADER, DEPLOYMENT_HEADER } from './http/headers.js';
 import { InFlight } from './http/context.js';
 
 export interface AppDeps {
@@ -99,6 +99,7 @@ export function buildApp(deps: AppDeps): App {
     }
     if (failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(failure.retryAfterSeconds));
     if (failure.deployment) reply.header(DEPLOYMENT_HEADER, failure.deployment);
+    if (failure.attempts !== undefined) reply.header(ATTEMPTS_HEADER, String(failure.attempts));
     return reply.code(failure.status).send(failure.toBody());
   });
 

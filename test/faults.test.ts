@@ -194,6 +194,7 @@ for (const c of CASES) {
           assert.equal(body.error.code, expected.code, body.error.message);
           assert.ok(!/127\.0\.0\.1|https?:\/\//.test(body.error.message), 'no upstream address leaks');
           if (expected.status === 429) assert.equal(reply.headers['retry-after'], '2');
+          assert.equal(reply.headers['x-floodgate-attempts'], String(expected.attempts), 'the error says how many calls were made');
         }
         // Upstream calls are counted when the attempt settles; a stream's when it ends.
         let calls = 0;

@@ -17,6 +17,8 @@ function newTally() {
     streams: { sent: 0, ok: 0, failedBeforeFirstByte: {}, errorEvent: {}, dishonest: {} },
     /** x-floodgate-attempts over the responses that carry it (those that got a 200). */
     attemptsHeader: { sum: 0, count: 0 },
+    /** x-floodgate-attempts over every answer, errors included, of requests sent after the warm-up. */
+    attemptsAfterWarmup: { sum: 0, count: 0, missing: 0 },
     /** From the scheduled send to the end of the answer: successful answers, and every answer. */
     latency: new Samples(4096),
     answered: new Samples(4096),
@@ -41,7 +43,7 @@ async function oneCompletion(ctx, tally, scheduled) {
   let problem;
   try {
     const response = await request(ctx.url, { method: 'POST', dispatcher: ctx.agent, headers: ctx.headers, body: ctx.plainBody });
-    countAttempts(tally, response);
+    countAttempts(ctx, tally, response, scheduled);
     problem = completionProblem(response.statusCode, await response.body.text());
   } catch (error) {
     problem = transportReason(error);
@@ -60,7 +62,7 @@ async function oneStream(ctx, tally, scheduled) {
   } catch (error) {
     return failed(ctx, tally, scheduled, s.failedBeforeFirstByte, transportReason(error));
   }
-  countAttempts(tally, response);
+  countAttempts(ctx, tally, response, scheduled);
   if (response.statusCode !== 200) {
     const text = await response.body.text().catch(() => '');
     return failed(ctx, tally, scheduled, s.failedBeforeFirstByte, completionProblem(response.statusCode, text));
@@ -90,11 +92,24 @@ function failed(ctx, tally, scheduled, map, reason) {
   tally.failureTimes.push((scheduled - ctx.start) / 1000);
 }
 
-function countAttempts(tally, response) {
+/**
+ * Successful answers feed the mean attempts; after the warm-up every answer does, errors included
+ * (the gateway names its upstream calls on errors too, 0 when it made none), so all-down phases
+ * get calls per request attributed request by request rather than from counters read mid-run.
+ */
+function countAttempts(ctx, tally, response, scheduled) {
   const attempts = Number(response.headers['x-floodgate-attempts']);
-  if (!Number.isFinite(attempts) || attempts <= 0) return;
-  tally.attemptsHeader.sum += attempts;
-  tally.attemptsHeader.count++;
+  const known = response.headers['x-floodgate-attempts'] !== undefined && Number.isFinite(attempts) && attempts >= 0;
+  if (known && response.statusCode === 200) {
+    tally.attemptsHeader.sum += attempts;
+    tally.attemptsHeader.count++;
+  }
+  if (ctx.warmupMs === undefined || scheduled - ctx.start < ctx.warmupMs) return;
+  const after = tally.attemptsAfterWarmup;
+  if (known) {
+    after.sum += attempts;
+    after.count++;
+  } else after.missing++;
 }
 
 /**
@@ -102,7 +117,7 @@ function countAttempts(tally, response) {
  * streaming, and resolves with the tally once every request has finished. `clientTimeoutMs`
  * bounds a wait for headers and each silence inside a body, so a stalled answer still ends.
  */
-export async function driveOpenLoop({ url, model, rate, seconds, clientTimeoutMs = 30_000, onProgress }) {
+export async function driveOpenLoop({ url, model, rate, seconds, clientTimeoutMs = 30_000, warmupS, onProgress }) {
   const agent = new Agent({ connections: 1024, headersTimeout: clientTimeoutMs, bodyTimeout: clientTimeoutMs, keepAliveTimeout: 10_000 });
   const ctx = {
     url: `${url}/v1/chat/completions`,
@@ -116,6 +131,7 @@ export async function driveOpenLoop({ url, model, rate, seconds, clientTimeoutMs
   const interval = 1000 / rate;
   const start = performance.now() + 20;
   ctx.start = start;
+  if (warmupS !== undefined) ctx.warmupMs = warmupS * 1000;
   const running = new Set();
   let sent = 0;
   let lastProgress = start;

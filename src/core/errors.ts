@@ -37,6 +37,8 @@ export class GatewayError extends Error {
   readonly retryAfterSeconds: number | undefined;
   readonly retryAfterMs: number | undefined;
   readonly deployment: string | undefined;
+  /** Upstream calls made before giving up; set by the router, sent as x-floodgate-attempts. */
+  attempts: number | undefined;
 
   constructor(message: string, options: GatewayErrorOptions) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });

@@ -33,17 +33,20 @@ export function relayChunks(ctx: RelayContext, upstream: ChunkStream): ChunkStre
   let usageSeen = false;
   /** Content and tool-call deltas relayed: about one token each, the estimate for a cut-short stream. */
   let pieces = 0;
-  let recorded = false;
-  const record = (error?: unknown): void => {
-    if (recorded) return;
-    recorded = true;
-    recordUpstreamOutcome(metrics, deployment, error);
-  };
+  /** Set once the stream has ended one way or another: exactly one of end, error or abandon runs. */
   let finished = false;
   let onAbort = (): void => {};
-  const settle = (): void => {
+  const settle = (error?: unknown): void => {
     finished = true;
     ctx.signal.off('abort', onAbort);
+    recordUpstreamOutcome(metrics, deployment, error);
+  };
+  /** The client left, or the gateway's deadline or shutdown struck: no verdict on the upstream. */
+  const abandon = (): void => {
+    settle(ABORTED);
+    lease.release();
+    upstream.cancel();
+    if (!usageSeen) recordPartialUsage();
   };
   return {
     pipe(sink) {
@@ -53,11 +56,7 @@ export function relayChunks(ctx: RelayContext, upstream: ChunkStream): ChunkStre
       // read in full while a slow client held it paused.
       onAbort = () => {
         if (finished) return;
-        settle();
-        record(ABORTED);
-        lease.release();
-        upstream.cancel();
-        if (!usageSeen) recordPartialUsage();
+        abandon();
         sink.error(ctx.signal.reason);
       };
       if (ctx.signal.aborted) return onAbort();
@@ -85,14 +84,12 @@ export function relayChunks(ctx: RelayContext, upstream: ChunkStream): ChunkStre
         end() {
           if (finished) return;
           settle();
-          record();
           lease.succeed();
           sink.end();
         },
         error(error) {
           if (finished) return;
-          settle();
-          record(error);
+          settle(error);
           lease.fail(error);
           if (!usageSeen) recordPartialUsage();
           sink.error(error);
@@ -102,12 +99,8 @@ export function relayChunks(ctx: RelayContext, upstream: ChunkStream): ChunkStre
     pause: () => upstream.pause(),
     resume: () => upstream.resume(),
     cancel() {
-      if (finished) return upstream.cancel();
-      settle();
-      record(ABORTED);
-      lease.release();
-      upstream.cancel();
-      if (!usageSeen) recordPartialUsage();
+      if (finished) upstream.cancel();
+      else abandon();
     },
   };
 

@@ -123,14 +123,14 @@ export class Router {
             continue;
           }
         }
-        if (!isFailoverError(error)) throw error;
+        if (!isFailoverError(error)) throw counted(error, failures.length);
       }
     }
-    if (failures.length === 0) throw noDeploymentAvailable(plan.models[0]!.config.id, models, this.now());
+    if (failures.length === 0) throw counted(noDeploymentAvailable(plan.models[0]!.config.id, models, this.now()), 0);
     // One failure is passed on as it came, unless a retry was refused for a reason worth telling.
     const only = failures.length === 1 ? failures[0]!.error : undefined;
-    if (only !== undefined && (!stoppedBecause || !isFailoverError(only))) throw only;
-    throw allAttemptsFailed(plan.models[0]!.config.id, failures, stoppedBecause);
+    if (only !== undefined && (!stoppedBecause || !isFailoverError(only))) throw counted(only, 1);
+    throw counted(allAttemptsFailed(plan.models[0]!.config.id, failures, stoppedBecause), failures.length);
   }
 
   /** The next deployment to call, untried ones first, or undefined when none may be called now. */
@@ -161,6 +161,12 @@ export class Router {
     const ceiling = Math.min(this.settings.backoff_max_ms, this.settings.backoff_base_ms * 2 ** (failures - 1));
     return Math.floor(this.random() * ceiling);
   }
+}
+
+/** Notes on an error how many upstream calls were made before it, for the caller's headers. */
+function counted(error: unknown, attempts: number): unknown {
+  if (error instanceof GatewayError) error.attempts = attempts;
+  return error;
 }
 
 function isContextExceeded(error: unknown): boolean {
