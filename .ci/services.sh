@@ -24,7 +24,14 @@ ensure_postgres() {
   local version; version=$(ls /etc/postgresql | sort -V | tail -n1)
   pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
   wait_for postgres 60 pg_isready -h 127.0.0.1 -p 5432
-  # trust auth on loopback and a `test` database, as the tests expect
+  # trust auth on loopback and a `test` database, as the tests expect (a fresh Debian install
+  # asks loopback clients for a password)
+  if ! psql -h 127.0.0.1 -U postgres -d postgres -tc 'select 1' >/dev/null 2>&1; then
+    local hba; hba=$(su postgres -c "psql -tAc 'show hba_file'")
+    sed -i -E 's/^(host[[:space:]]+all[[:space:]]+all[[:space:]]+(127\.0\.0\.1\/32|::1\/128)[[:space:]]+)[a-z0-9-]+/\1trust/' "$hba"
+    su postgres -c "psql -tAc 'select pg_reload_conf()'" >/dev/null
+    wait_for "postgres trust auth" 10 psql -h 127.0.0.1 -U postgres -d postgres -tc 'select 1'
+  fi
   psql -h 127.0.0.1 -U postgres -tc "select 1 from pg_database where datname='test'" 2>/dev/null | grep -q 1 ||
     su postgres -c "createdb test" || true
 }
