@@ -1,7 +1,10 @@
 // The first schema. Conversations hold one row per item (never a growing blob), so appending is
 // one insert and reading a page is one index range scan. Times are epoch milliseconds (int8).
 // Item and usage rows are written by batched flushes with ON CONFLICT DO NOTHING on their ids,
-// so there are no foreign keys: a batch must never fail because another batch came first.
+// so there are no foreign keys and no other unique keys: a batch must never fail because another
+// batch came first. (PostgreSQL forgives conflicts on the named index only: a UNIQUE (conversation,
+// seq) would fail a batch for good when two processes gave one seq to two items.) seq is an
+// ordering key; readers order by (seq, id), which stays total when two items share a seq.
 export const initial = `
 CREATE TABLE conversations (
   id          text PRIMARY KEY,
@@ -20,9 +23,9 @@ CREATE TABLE conversation_items (
   type             text NOT NULL,
   body             jsonb NOT NULL,
   created_at       int8 NOT NULL,
-  deleted_at       int8,
-  UNIQUE (conversation_id, seq)
+  deleted_at       int8
 );
+CREATE INDEX conversation_items_in_order ON conversation_items (conversation_id, seq, id);
 
 CREATE TABLE responses (
   id                    text PRIMARY KEY,
