@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { GatewayError } from '../core/errors.js';
 import { openDatabase } from '../storage/database.js';
 import { migrate } from '../storage/migrate.js';
+import { insertItems, type ItemRow } from '../storage/conversation-store.js';
 import { MemoryWriteBuffer, type BatchWriter } from './write-buffer.js';
 
 /** A writer that records committed batches and can be switched off like a database going down. */
@@ -84,19 +85,16 @@ test('with PGlite as the writer: 1,000 items in 2 transactions, replays write no
   try {
     await migrate(db);
     let transactions = 0;
-    const writer: BatchWriter<{ id: string; seq: number }> = {
+    const writer: BatchWriter<ItemRow> = {
       write: (batch) => db.transaction(async (tx) => {
         transactions++;
-        const values: unknown[] = [];
-        const rows = batch.map((item, i) => {
-          values.push(item.id, 'conv_w', item.seq, 'message', { n: item.seq }, item.seq);
-          return `($${i * 6 + 1}, $${i * 6 + 2}, $${i * 6 + 3}, $${i * 6 + 4}, $${i * 6 + 5}, $${i * 6 + 6})`;
-        });
-        await tx.query(`INSERT INTO conversation_items (id, conversation_id, seq, type, body, created_at) VALUES ${rows.join(', ')} ON CONFLICT (id) DO NOTHING`, values);
+        await insertItems(tx, [...batch]);
       }),
     };
     const buffer = new MemoryWriteBuffer(writer, options);
-    const items = Array.from({ length: 1000 }, (_, i) => ({ id: `msg_${i}`, seq: i }));
+    const items: ItemRow[] = Array.from({ length: 1000 }, (_, i) => ({
+      id: `msg_${i}`, conversationId: 'conv_w', seq: i, type: 'message', body: { n: i }, createdAt: i,
+    }));
     buffer.append(items);
     buffer.append(items.slice(0, 10)); // a client retry of already-accepted items
     assert.equal(await buffer.drain(10_000), true);
