@@ -2,7 +2,7 @@
 // needs gpt-tokenizer, whose tables cost about 70 MB of heap, so it is loaded only when the cheap
 // bound says it matters: a BPE token covers at least one byte, so the prompt's UTF-8 size, run
 // through the same recipe, can never undercount. Most requests fit by that bound and never load it.
-import { countPromptTokens, type CountedMessage } from '../core/prompt-tokens.js';
+import { countPromptTokens, TOKENS_REPLY_PRIMING, type CountedMessage } from '../core/prompt-tokens.js';
 import type { ChatCompletionRequest, ChatMessage } from '../core/openai-types.js';
 
 type Encoder = (text: string) => number;
@@ -51,6 +51,16 @@ export class PromptSize {
     if (this.upperBound() + reservedOutput <= window) return true;
     return (await this.tokens()) + reservedOutput <= window;
   }
+}
+
+/**
+ * Each message's own share of the prompt (framing, role, text, images, tool calls), so callers
+ * can sum any selection of messages without counting again; the whole prompt is the sum of the
+ * kept messages plus REPLY_PRIMING plus the extras (tools, schema).
+ */
+export async function tokensPerMessage(messages: readonly ChatMessage[]): Promise<number[]> {
+  const encode = await loadEncoder();
+  return messages.map((message) => countPromptTokens([countedMessage(message)], [], encode) - TOKENS_REPLY_PRIMING);
 }
 
 function countedMessage(message: ChatMessage): CountedMessage {
