@@ -14,8 +14,6 @@ import { primeStream } from './prime-stream.js';
 import { relayChunks } from './relay.js';
 import { recordUpstreamOutcome } from './outcomes.js';
 
-export { recordUpstreamOutcome };
-
 export interface PipelineDeps {
   catalog: ModelCatalog;
   router: Router;

@@ -1,7 +1,7 @@
 // The public model names and the deployments behind each. Deployment state (health, in-flight,
 // latency) is shared: two models over one deployment see the same breaker and cooldown.
 import type { ModelCard } from '../core/openai-types.js';
-import type { Config, ModelConfig, RoutingConfig } from '../config/config.js';
+import type { Config, ModelConfig } from '../config/config.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { BreakerState } from './breaker.js';
 import { DeploymentState } from './deployment-state.js';
@@ -22,10 +22,8 @@ export class ModelCatalog {
   private readonly models = new Map<string, RoutedModel>();
   private readonly cards: ModelCard[];
   readonly deployments = new Map<string, DeploymentState>();
-  readonly routing: RoutingConfig;
 
   constructor(config: Config, registry: ProviderRegistry, options: CatalogOptions = {}) {
-    this.routing = config.routing;
     const now = options.now ?? Date.now;
     const onBreakerChange = options.onBreakerChange ?? (() => {});
     for (const deployment of config.deployments.values()) {

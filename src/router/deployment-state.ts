@@ -66,7 +66,7 @@ export class DeploymentState {
 }
 
 /** Server-side failures count against health; a rate limit or a rejected request does not. */
-export function isHealthFault(error: GatewayError): boolean {
+function isHealthFault(error: GatewayError): boolean {
   return error.status >= 500 || DEPLOYMENT_FAULTS.has(error.code);
 }
 

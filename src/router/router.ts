@@ -54,7 +54,7 @@ export interface RouterOptions {
 const CONTENT_POLICY_CODES = new Set(['content_policy_violation', 'content_filter']);
 
 export class Router {
-  readonly budget: RetryBudget;
+  private readonly budget: RetryBudget;
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly sleep: (ms: number, signal: CancelSignal) => Promise<void>;
