@@ -17,6 +17,14 @@ import { modelRoutes } from './http/models.js';
 import { healthRoutes, type Lifecycle } from './http/health.js';
 import { ATTEMPTS_HEADER, DEPLOYMENT_HEADER } from './http/headers.js';
 import { InFlight } from './http/context.js';
+import { conversationRoutes } from './http/conversations.js';
+import { sessionRoutes } from './http/sessions.js';
+import { responseRoutes } from './http/responses.js';
+import type { HistoryHandle } from './history/history-handle.js';
+import type { Identifier, Identity } from './identity/identity.js';
+import { usageRecord } from './pipeline/usage-record.js';
+import type { UsageMeter } from './pipeline/usage-meter.js';
+import type { DeploymentConfig } from './config/config.js';
 
 export interface AppDeps {
   server: ServerConfig;
@@ -25,6 +33,11 @@ export interface AppDeps {
   router: Router;
   metrics: Metrics;
   logger: Logger;
+  identifier: Identifier;
+  /** Stored state (conversations, responses, usage), opened on first need. */
+  history: HistoryHandle;
+  /** For the cost in usage records. */
+  deployments: ReadonlyMap<string, DeploymentConfig>;
 }
 
 export interface App {
@@ -57,6 +70,8 @@ export function buildApp(deps: AppDeps): App {
 
   fastify.decorateRequest('receivedAt', 0);
   fastify.decorateRequest('routeModel', '');
+  fastify.decorateRequest('identity', null as never);
+  fastify.decorateRequest('meter', undefined);
 
   fastify.removeAllContentTypeParsers();
   // Any content type is read as JSON: `curl -d` sends form encoding by default, and a clear JSON
@@ -82,14 +97,29 @@ export function buildApp(deps: AppDeps): App {
       if (server.access_log) {
         request.log.info({ method: request.method, route, status, model, ms: Math.round(seconds * 1000), aborted: !reply.raw.writableFinished }, 'request');
       }
+      if (request.meter) recordUsage(request.meter, { identity: ownerOrAnonymous(request.identity), model, status, latencyMs: seconds * 1000 });
     });
     if (!lifecycle.ready && !OPERATIONAL_PATHS.has(route)) {
       reply.header('connection', 'close');
       done(shuttingDown());
       return;
     }
+    try {
+      request.identity = deps.identifier.identify(request);
+    } catch (error) {
+      request.identity = { kind: 'anonymous' };
+      done(error as Error);
+      return;
+    }
     done();
   });
+
+  /** Usage records go through the batched history path once storage is open; never awaited. */
+  const recordUsage = (meter: UsageMeter, request: Parameters<typeof usageRecord>[1]): void => {
+    const history = deps.history.current();
+    if (!history) return;
+    void meter.settled().then(() => history.recordUsage(usageRecord(meter, request, deps.deployments)));
+  };
 
   fastify.setErrorHandler((error, request, reply) => {
     const failure = toGatewayError(error);
@@ -115,6 +145,15 @@ export function buildApp(deps: AppDeps): App {
   modelRoutes(fastify, deps.catalog);
   chatRoutes(fastify, { ...pipeline, maxMessages: server.max_messages, keepaliveMs: deps.routing.stream_keepalive_ms });
   embeddingRoutes(fastify, pipeline);
+  const state = { history: () => deps.history.get() };
+  sessionRoutes(fastify, deps.identifier.sessions);
+  conversationRoutes(fastify, state);
+  responseRoutes(fastify, { ...pipeline, ...state, keepaliveMs: deps.routing.stream_keepalive_ms });
 
   return { fastify, lifecycle, inflight };
+}
+
+/** Usage records name the owner of an API key or session; everyone else is 'anonymous'. */
+function ownerOrAnonymous(identity: Identity | null): string {
+  return identity && identity.kind !== 'anonymous' ? identity.owner : 'anonymous';
 }

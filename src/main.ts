@@ -4,7 +4,7 @@ import { parseCli, parsePort, USAGE, UsageError, type CliArgs } from './cli/args
 import { ConfigError, type Config } from './config/config.js';
 import { configFromEnvironment, PROVIDER_VARIABLES } from './config/from-env.js';
 import { loadConfigFile } from './config/load.js';
-import { LOG_LEVELS } from './config/schema.js';
+import { LOG_LEVELS, storageSchema } from './config/schema.js';
 import { simulatedConfig } from './config/simulated.js';
 import { createLogger, describeError } from './observability/logger.js';
 import { startGateway } from './server.js';
@@ -21,7 +21,38 @@ async function main(argv: string[]): Promise<void> {
     console.log(USAGE);
     return;
   }
+  if (args.command === 'new-key') {
+    const { newApiKey } = await import('./identity/api-keys.js');
+    const { key, sha256 } = newApiKey();
+    process.stdout.write(`${key}\n`);
+    process.stderr.write(`Give the key above to its user; it is shown once. In the configuration, only its hash:\n\nauth:\n  api_keys:\n    - { id: NAME, sha256: ${sha256} }\n`);
+    return;
+  }
+  if (args.command === 'flush') {
+    await flushOnly(args);
+    return;
+  }
   await serve(args);
+}
+
+/** Environment variables that name where state lives override the file. */
+function applyStorageEnvironment(config: Config, env: NodeJS.ProcessEnv): void {
+  if (env.DATABASE_URL) config.storage.database_url = env.DATABASE_URL;
+  if (env.REDIS_URL) config.storage.redis_url = env.REDIS_URL;
+  if (env.FLOODGATE_DATA_DIR) config.storage.data_dir = env.FLOODGATE_DATA_DIR;
+}
+
+/** `floodgate flush`: only move history from Redis to the database, until a signal. */
+async function flushOnly(args: CliArgs): Promise<void> {
+  const env = process.env;
+  const configPath = args.config ?? env.FLOODGATE_CONFIG;
+  const storage = configPath ? loadConfigFile(configPath, env).storage : storageSchema.parse({});
+  const config = { storage } as Config;
+  applyStorageEnvironment(config, env);
+  if (!storage.redis_url || !storage.database_url) throw new UsageError('flush needs REDIS_URL and DATABASE_URL (or storage.redis_url and storage.database_url)');
+  const logger = createLogger(env.LOG_LEVEL || 'info');
+  const { runFlushers } = await import('./history/run-flushers.js');
+  await runFlushers(storage, logger);
 }
 
 async function serve(args: CliArgs): Promise<void> {
@@ -48,10 +79,12 @@ async function serve(args: CliArgs): Promise<void> {
   config.server.host = args.host || env.HOST || config.server.host;
   config.server.port = args.port ?? (env.PORT ? parsePort(env.PORT, 'PORT') : config.server.port);
 
+  applyStorageEnvironment(config, env);
+
   const level = env.LOG_LEVEL || config.server.log_level;
   if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
   const logger = createLogger(level);
-  const gateway = await startGateway(config, logger);
+  const gateway = await startGateway(config, logger, { eagerStorage: true });
   printBanner(config, gateway.url);
 
   let signals = 0;

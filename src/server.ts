@@ -7,6 +7,13 @@ import { Metrics } from './observability/metrics.js';
 import { ProviderRegistry } from './providers/registry.js';
 import { ModelCatalog } from './router/catalog.js';
 import { Router } from './router/router.js';
+import { HistoryHandle } from './history/history-handle.js';
+import { openHistory } from './history/open-history.js';
+import { ApiKeys } from './identity/api-keys.js';
+import { Identifier } from './identity/identity.js';
+import { resolveSessionSecret } from './identity/session-secret.js';
+import { SessionTokens } from './identity/session-tokens.js';
+import { describeError } from './observability/logger.js';
 
 /** Time given to cancelled responses to reach their clients before sockets are closed. */
 const FLUSH_MS = 1000;
@@ -23,7 +30,16 @@ export interface Gateway {
   shutdown(graceMs?: number): Promise<void>;
 }
 
-export async function startGateway(config: Config, logger: Logger, options: { processMetrics?: boolean } = {}): Promise<Gateway> {
+export interface GatewayOptions {
+  processMetrics?: boolean;
+  /**
+   * Open storage (and run migrations) before listening, as `serve` does. Otherwise it opens on the
+   * first request that needs it, and usage records from before that are not kept: for tests.
+   */
+  eagerStorage?: boolean;
+}
+
+export async function startGateway(config: Config, logger: Logger, options: GatewayOptions = {}): Promise<Gateway> {
   const registry = new ProviderRegistry();
   const metrics = new Metrics(options);
   const catalog = new ModelCatalog(config, registry, {
@@ -36,7 +52,16 @@ export async function startGateway(config: Config, logger: Logger, options: { pr
   const router = new Router(config.routing, {
     onFirstByte: (deployment, ms) => metrics.upstreamLatency.observe({ deployment }, ms / 1000),
   });
-  const app = buildApp({ server: config.server, routing: config.routing, catalog, router, metrics, logger });
+  const identifier = new Identifier(
+    new ApiKeys(config.auth.api_keys),
+    new SessionTokens(resolveSessionSecret(config.auth, config.storage), config.auth.session_ttl_s),
+  );
+  const history = new HistoryHandle(() => openHistory(config.storage, logger));
+  if (options.eagerStorage) {
+    // A database that is down at start-up is retried by the first request that needs it.
+    await history.get().catch((error: unknown) => logger.error({ err: describeError((error as Error).cause ?? error) }, 'storage did not open; will retry on demand'));
+  }
+  const app = buildApp({ server: config.server, routing: config.routing, catalog, router, metrics, logger, identifier, history, deployments: config.deployments });
   await app.fastify.listen({ host: config.server.host, port: config.server.port });
   const address = app.fastify.server.address();
   const port = typeof address === 'object' && address ? address.port : config.server.port;
@@ -58,6 +83,8 @@ export async function startGateway(config: Config, logger: Logger, options: { pr
       await closed;
       clearTimeout(timer);
       await registry.close();
+      const drained = await history.close(config.storage.drain_ms);
+      if (!drained) logger.error('storage drain deadline reached with writes still pending');
     })();
     return stopping;
   };

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 
 export interface CliArgs {
-  command: 'serve' | 'help';
+  command: 'serve' | 'flush' | 'new-key' | 'help';
   config?: string;
   host?: string;
   port?: number;
@@ -11,8 +11,11 @@ export interface CliArgs {
 export const USAGE = `Usage:
   floodgate serve    [--config floodgate.yaml] [--host 127.0.0.1] [--port 8080]
   floodgate simulate [--host 127.0.0.1] [--port 9000] [--pacing realistic|instant]
+  floodgate flush    [--config floodgate.yaml]   only write history from Redis to the database
+  floodgate new-key                              print a new API key and its configuration line
 
-Environment: FLOODGATE_CONFIG, HOST, PORT, LOG_LEVEL, and provider variables such as
+Environment: FLOODGATE_CONFIG, HOST, PORT, LOG_LEVEL, DATABASE_URL, REDIS_URL,
+FLOODGATE_SESSION_SECRET, and provider variables such as
 OPENAI_API_KEY, MISTRAL_API_KEY, GROQ_API_KEY, OPENROUTER_API_KEY, OLLAMA_BASE_URL.`;
 
 export class UsageError extends Error {}
@@ -37,7 +40,7 @@ export function parseCli(argv: string[]): CliArgs {
   const { values, positionals } = parsed;
   if (values.help) return { command: 'help' };
   const command = positionals[0] ?? 'serve';
-  if (command !== 'serve') throw new UsageError(`unknown command "${command}"`);
+  if (command !== 'serve' && command !== 'flush' && command !== 'new-key') throw new UsageError(`unknown command "${command}"`);
   const args: CliArgs = { command };
   if (typeof values.config === 'string') args.config = values.config;
   if (typeof values.host === 'string') args.host = values.host;

@@ -5,6 +5,8 @@ import type { RawConfig, REROUTE_REASONS, STRATEGIES } from './schema.js';
 
 export type ServerConfig = RawConfig['server'];
 export type RoutingConfig = RawConfig['routing'];
+export type StorageConfig = RawConfig['storage'];
+export type AuthConfig = RawConfig['auth'];
 export type Strategy = (typeof STRATEGIES)[number];
 export type RerouteReason = (typeof REROUTE_REASONS)[number];
 /** `auto`, `off`, or a named target per reason (a reason left out is not rerouted). */
@@ -13,6 +15,7 @@ export type ReroutePolicy = 'auto' | 'off' | Partial<Record<RerouteReason, strin
 export interface DeploymentConfig extends DeploymentSettings {
   provider: string;
   weight: number;
+  price?: { input_per_million: number; output_per_million: number };
 }
 
 export interface ModelConfig {
@@ -29,6 +32,8 @@ export interface ModelConfig {
 export interface Config {
   server: ServerConfig;
   routing: RoutingConfig;
+  storage: StorageConfig;
+  auth: AuthConfig;
   providers: Map<string, ProviderSettings>;
   deployments: Map<string, DeploymentConfig>;
   models: Map<string, ModelConfig>;
@@ -77,6 +82,7 @@ export function resolveConfig(raw: RawConfig, origin: Config['origin']): Config 
     deployments.set(name, {
       name, provider: d.provider, upstreamModel: d.model, weight: d.weight, headers: d.headers,
       ...(d.default_max_tokens ? { defaultMaxTokens: d.default_max_tokens } : {}),
+      ...(d.price ? { price: d.price } : {}),
     });
   }
 
@@ -116,7 +122,7 @@ export function resolveConfig(raw: RawConfig, origin: Config['origin']): Config 
   for (const [id, m] of Object.entries(raw.models)) problems.push(...modelReferenceProblems(id, m, raw.models));
 
   if (problems.length > 0) throw new ConfigError(problems);
-  return { server: raw.server, routing: raw.routing, providers, deployments, models, origin };
+  return { server: raw.server, routing: raw.routing, storage: raw.storage, auth: raw.auth, providers, deployments, models, origin };
 }
 
 /** Fallbacks and reroute targets must name other models of the same type. */

@@ -35,6 +35,8 @@ export const deploymentSchema = z.strictObject({
   headers: headers.default({}),
   /** Sent when the caller sets no max_tokens, for upstreams that require one (Anthropic: 4096 if unset). */
   default_max_tokens: z.int().positive().optional(),
+  /** US dollars per million tokens, for the cost column of usage records (none when unset). */
+  price: z.strictObject({ input_per_million: z.number().min(0), output_per_million: z.number().min(0) }).optional(),
   limits: z
     .strictObject({
       rpm: z.int().positive().optional(),
@@ -124,9 +126,61 @@ export const routingSchema = z.strictObject({
     .default({ consecutive_failures: 5, failure_rate: 0.5, window_s: 30, min_calls: 20, open_ms: 10_000, max_open_ms: 120_000 }),
 });
 
+
+export const storageSchema = z.strictObject({
+  /** postgres://... : PostgreSQL. Absent: PGlite (embedded) in data_dir. The DATABASE_URL variable overrides it. */
+  database_url: z.string().min(1).optional(),
+  /** PGlite's directory; `memory://` keeps the database in memory (lost on exit). */
+  data_dir: z.string().min(1).default('./data/pglite'),
+  /** redis://... : scale-out mode, hot history in a Redis Stream. The REDIS_URL variable overrides it. */
+  redis_url: z.string().min(1).optional(),
+  /** The Redis Stream (and key prefix) the history flows through; nodes sharing it share history. */
+  stream_key: z.string().min(1).default('floodgate:history'),
+  flush: z
+    .strictObject({
+      /** Entries per database transaction at most. */
+      batch_size: z.int().positive().max(10_000).default(500),
+      /** A partial batch waits at most this long. */
+      interval_ms: z.int().positive().default(1_000),
+      /** Entries waiting at most (embedded: in memory; scale-out: in the stream); beyond, 503. */
+      max_pending: z.int().positive().default(100_000),
+      /** Wait after a failed write (the database is down) before trying again. */
+      retry_ms: z.int().positive().default(1_000),
+      /** Scale-out: flush loops in this process (0: this node only appends; flushers run elsewhere). */
+      flushers: z.int().min(0).max(32).default(1),
+      /** Scale-out: entries pending this long in a silent flusher are taken over. */
+      claim_idle_ms: z.int().positive().default(15_000),
+    })
+    .default({ batch_size: 500, interval_ms: 1_000, max_pending: 100_000, retry_ms: 1_000, flushers: 1, claim_idle_ms: 15_000 }),
+  /** Shutdown gives the flush this long to write everything pending. */
+  drain_ms: z.int().min(0).default(30_000),
+});
+
+export const apiKeySchema = z.strictObject({
+  /** A name for logs and usage records (never the key itself). */
+  id: name,
+  /** The key's SHA-256 in hex: keys are kept hashed, so the configuration holds no secret. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits (sha256 of the key)'),
+  tier: z.string().min(1).default('default'),
+});
+
+export const authSchema = z.strictObject({
+  api_keys: z.array(apiKeySchema).default([]),
+  /**
+   * Signs anonymous session tokens; every node behind one load balancer must share it. The
+   * FLOODGATE_SESSION_SECRET variable overrides it. Absent: generated once and kept beside the
+   * embedded database (or per process with memory://).
+   */
+  session_secret: z.string().min(32).optional(),
+  /** How long an anonymous session token stays valid. */
+  session_ttl_s: z.int().positive().default(30 * 24 * 3600),
+});
+
 export const fileSchema = z.strictObject({
   server: serverSchema.default(serverSchema.parse({})),
   routing: routingSchema.default(routingSchema.parse({})),
+  storage: storageSchema.default(storageSchema.parse({})),
+  auth: authSchema.default(authSchema.parse({})),
   providers: z.record(name, providerSchema).default({}),
   deployments: z.record(name, deploymentSchema).default({}),
   models: z.record(name, modelSchema).default({}),

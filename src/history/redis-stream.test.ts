@@ -47,7 +47,7 @@ const entries = (from: number, count: number) => Array.from({ length: count }, (
 test('1,200 appended entries are written in batches of 500, acknowledged, and gone from the stream', async () => {
   const key = freshKey();
   const { writer, rows, state } = tableWriter();
-  const log = new RedisStreamLog(redis, connect(), writer, options(key, 'a'));
+  const log = new RedisStreamLog({ redis, reader: connect(), writer, options: options(key, 'a') });
   await log.init();
   await log.append(entries(0, 1200));
   let total = 0;
@@ -64,7 +64,7 @@ test('1,200 appended entries are written in batches of 500, acknowledged, and go
 test('a failed write keeps the batch pending in this flusher, and it is written once when the database is back', async () => {
   const key = freshKey();
   const { writer, rows, state } = tableWriter();
-  const log = new RedisStreamLog(redis, connect(), writer, options(key, 'a'));
+  const log = new RedisStreamLog({ redis, reader: connect(), writer, options: options(key, 'a') });
   await log.init();
   await log.append(entries(0, 300));
   state.down = true;
@@ -80,7 +80,7 @@ test('a failed write keeps the batch pending in this flusher, and it is written 
 test('a flusher that died holding a batch: another takes it over after claimIdleMs and writes it', async () => {
   const key = freshKey();
   const { writer, rows } = tableWriter();
-  const survivor = new RedisStreamLog(redis, connect(), writer, options(key, 'survivor'));
+  const survivor = new RedisStreamLog({ redis, reader: connect(), writer, options: options(key, 'survivor') });
   await survivor.init();
   await survivor.append(entries(0, 50));
   // The dead flusher read the batch (it is pending under its name) and never acknowledged it.
@@ -97,7 +97,7 @@ test('a flusher that died holding a batch: another takes it over after claimIdle
 test('four flushers on one stream, appends arriving meanwhile: every entry lands, none twice in the table', async () => {
   const key = freshKey();
   const { writer, rows } = tableWriter();
-  const logs = ['f1', 'f2', 'f3', 'f4'].map((name) => new RedisStreamLog(redis, connect(), writer, { ...options(key, name), batchSize: 100 }));
+  const logs = ['f1', 'f2', 'f3', 'f4'].map((name) => new RedisStreamLog({ redis, reader: connect(), writer, options: { ...options(key, name), batchSize: 100 } }));
   await logs[0]!.init();
   for (const log of logs) log.start();
   for (let i = 0; i < 20; i++) await logs[i % 4]!.append(entries(i * 100, 100));
@@ -107,5 +107,38 @@ test('four flushers on one stream, appends arriving meanwhile: every entry lands
   assert.equal(rows.size, 2000);
   assert.ok([...rows.values()].every((count) => count === 1), 'no entry written twice');
   assert.ok(logs.filter((log) => log.stats.written > 0).length >= 2, 'the work was shared');
+  await redis.del(key);
+});
+
+const until = async (check: () => boolean, ms = 20_000) => {
+  const end = Date.now() + ms;
+  while (!check() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(check(), 'reached in time');
+};
+
+test('a running flusher gathers a trickle of entries into one batch within the interval', async () => {
+  const key = freshKey();
+  const { writer, rows, state } = tableWriter();
+  // A long interval keeps "one batch" true on a slow machine.
+  const log = new RedisStreamLog({ redis, reader: connect(), writer, options: { ...options(key, 'a'), batchSize: 10, intervalMs: 2_000 } });
+  await log.init();
+  log.start();
+  for (let n = 0; n < 5; n++) await log.append(entries(n, 1));
+  await until(() => rows.size === 5);
+  assert.equal(state.writes, 1, 'five trickling entries, one transaction');
+  await log.stop();
+  await redis.del(key);
+});
+
+test('a full batch is written at once, not held for the interval (a minute here, beyond the poll)', async () => {
+  const key = freshKey();
+  const { writer, rows, state } = tableWriter();
+  const log = new RedisStreamLog({ redis, reader: connect(), writer, options: { ...options(key, 'a'), batchSize: 10, intervalMs: 60_000 } });
+  await log.init();
+  log.start();
+  await log.append(entries(0, 10));
+  await until(() => rows.size === 10);
+  assert.equal(state.writes, 1);
+  await log.stop();
   await redis.del(key);
 });

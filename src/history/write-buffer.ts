@@ -10,7 +10,8 @@
 // - drain() on shutdown writes everything still buffered before the process exits.
 // Entries must be idempotent to write (the store inserts with ON CONFLICT DO NOTHING), since a
 // transaction that committed but whose answer was lost is retried.
-import { GatewayError, shuttingDown } from '../core/errors.js';
+import { shuttingDown } from '../core/errors.js';
+import { historyBacklog } from './history-errors.js';
 
 export interface BatchWriter<T> {
   /** Writes the batch in one transaction; throws when nothing was committed. */
@@ -54,7 +55,7 @@ export class MemoryWriteBuffer<T> {
   /** Accepts entries for writing; throws a 503 GatewayError when the buffer is full or stopped. */
   append(entries: readonly T[]): void {
     if (this.stopped) throw shuttingDown();
-    if (this.queue.length + entries.length > this.options.maxBuffered) throw bufferFull(this.options.retryMs);
+    if (this.queue.length + entries.length > this.options.maxBuffered) throw historyBacklog(this.options.retryMs);
     for (const entry of entries) this.queue.push(entry);
     if (this.queue.length >= this.options.batchSize) this.kick(0);
     else this.kick(this.options.intervalMs);
@@ -128,12 +129,6 @@ export class MemoryWriteBuffer<T> {
     // A buffered write must not keep an otherwise finished process alive; drain() is the exit path.
     this.timer.unref();
   }
-}
-
-function bufferFull(retryMs: number): GatewayError {
-  return new GatewayError('History storage is behind; the request was not accepted. Retry shortly.', {
-    status: 503, type: 'service_unavailable', code: 'history_backlog', retryable: true, retryAfterSeconds: Math.max(1, Math.ceil(retryMs / 1000)),
-  });
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -4,6 +4,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CancelSignal } from '../core/cancel.js';
 import { requestTimedOut } from '../core/errors.js';
 import type { RequestContext } from '../pipeline/chat.js';
+import { UsageMeter } from '../pipeline/usage-meter.js';
+import type { Identity } from '../identity/identity.js';
 
 /**
  * The requests being answered, so shutdown can wait for them and, at its deadline, cancel the
@@ -49,7 +51,10 @@ export function requestContext(request: FastifyRequest, reply: FastifyReply, inf
   // A client gone before this ran would never emit 'close' again.
   if (res.destroyed) onClose();
   else res.once('close', onClose);
-  return { signal, requestId: request.id, receivedAt: request.receivedAt };
+  // A request that reaches an upstream gets a usage record, written when the request is over.
+  const meter = new UsageMeter();
+  request.meter = meter;
+  return { signal, requestId: request.id, receivedAt: request.receivedAt, meter };
 }
 
 declare module 'fastify' {
@@ -58,5 +63,9 @@ declare module 'fastify' {
     receivedAt: number;
     /** The public model the request named, once known: a metrics label. */
     routeModel: string;
+    /** Who is calling (set before any route runs). */
+    identity: Identity;
+    /** Set for requests that call upstreams: their usage, for the usage record. */
+    meter: UsageMeter | undefined;
   }
 }

@@ -13,6 +13,7 @@ import type { CallContext, ChunkStream } from '../providers/types.js';
 import { primeStream } from './prime-stream.js';
 import { relayChunks } from './relay.js';
 import { recordUpstreamOutcome } from './outcomes.js';
+import { meterUsage, type UsageMeter } from './usage-meter.js';
 
 export interface PipelineDeps {
   catalog: ModelCatalog;
@@ -23,6 +24,8 @@ export interface PipelineDeps {
 export interface RequestContext extends CallContext {
   /** performance.now() when the request arrived, for latency and time to first token. */
   receivedAt: number;
+  /** Where this request's usage is gathered for its usage record. */
+  meter?: UsageMeter;
 }
 
 /** How the answer was reached, for the response headers. */
@@ -80,11 +83,11 @@ export async function runChat(deps: PipelineDeps, request: ChatCompletionRequest
     recordUpstreamOutcome(deps.metrics, deployment);
     const completion = routed.value.completion;
     completion.model = model;
-    deps.metrics.recordUsage(model, deployment, completion.usage);
+    meterUsage(deps.metrics, ctx.meter, model, deployment, completion.usage);
     return { ...report, kind: 'completion', completion };
   }
   const chunks = relayChunks({
-    metrics: deps.metrics, request, model, deployment, lease: routed.lease, prompt: route.needs.prompt, receivedAt: ctx.receivedAt, signal: ctx.signal,
+    metrics: deps.metrics, request, model, deployment, lease: routed.lease, prompt: route.needs.prompt, receivedAt: ctx.receivedAt, signal: ctx.signal, meter: ctx.meter,
   }, routed.value.chunks);
   return { ...report, kind: 'stream', chunks };
 }

@@ -4,6 +4,7 @@ import { GatewayError } from '../core/errors.js';
 import { planSimpleRoute } from '../router/planner.js';
 import { resolveModel, type PipelineDeps, type RequestContext, type RouteReport } from './chat.js';
 import { recordUpstreamOutcome } from './outcomes.js';
+import { meterUsage } from './usage-meter.js';
 
 export async function runEmbeddings(
   deps: PipelineDeps,
@@ -32,6 +33,6 @@ export async function runEmbeddings(
   deps.metrics.attemptsPerRequest.observe(routed.attempts);
   const response = routed.value;
   response.model = model;
-  deps.metrics.recordUsage(model, deployment, response.usage);
+  meterUsage(deps.metrics, ctx.meter, model, deployment, response.usage);
   return { deployment, model, attempts: routed.attempts, ...(routed.fallback ? { rerouted: routed.fallback } : {}), response };
 }

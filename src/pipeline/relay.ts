@@ -8,6 +8,7 @@ import type { ChunkStream } from '../providers/types.js';
 import type { AttemptLease } from '../router/deployment-state.js';
 import type { PromptSize } from '../router/prompt-size.js';
 import { ABORTED, recordUpstreamOutcome } from './outcomes.js';
+import { meterUsage, type UsageMeter } from './usage-meter.js';
 
 export interface RelayContext {
   metrics: Metrics;
@@ -20,6 +21,8 @@ export interface RelayContext {
   receivedAt: number;
   /** The request's signal: a deadline or shutdown that fires mid-stream ends the stream here. */
   signal: CancelSignal;
+  /** The request's usage record. */
+  meter?: UsageMeter;
 }
 
 /**
@@ -66,7 +69,7 @@ export function relayChunks(ctx: RelayContext, upstream: ChunkStream): ChunkStre
           chunk.model = model;
           if (chunk.usage) {
             usageSeen = true;
-            metrics.recordUsage(model, deployment, chunk.usage);
+            meterUsage(metrics, ctx.meter, model, deployment, chunk.usage);
           }
           for (const choice of chunk.choices) {
             if (choice.delta.content || choice.delta.tool_calls || choice.delta.refusal) pieces++;
@@ -110,9 +113,9 @@ export function relayChunks(ctx: RelayContext, upstream: ChunkStream): ChunkStre
    */
   function recordPartialUsage(): void {
     metrics.partialStreams.inc({ model, deployment });
-    ctx.prompt.tokens().then(
-      (promptTokens) => metrics.recordUsage(model, deployment, { prompt_tokens: promptTokens, completion_tokens: pieces }),
-      () => metrics.recordUsage(model, deployment, { prompt_tokens: ctx.prompt.upperBound(), completion_tokens: pieces }),
-    );
+    ctx.meter?.later(ctx.prompt.tokens().then(
+      (promptTokens) => meterUsage(metrics, ctx.meter, model, deployment, { prompt_tokens: promptTokens, completion_tokens: pieces }),
+      () => meterUsage(metrics, ctx.meter, model, deployment, { prompt_tokens: ctx.prompt.upperBound(), completion_tokens: pieces }),
+    ));
   }
 }

@@ -147,3 +147,51 @@ export async function maxSeq(q: Queryable, conversationId: string): Promise<numb
   );
   return row?.seq ?? undefined;
 }
+
+// The history (src/history) reads items of conversations it has already authorised, some of
+// which are not in the database yet (their conversation row is still waiting to be flushed), so
+// the functions below check neither owner nor conversation. Never expose them to a client as is.
+
+/** Where an item sits in its conversation: the key item pages are ordered by. */
+export interface ItemPosition {
+  seq: number;
+  id: string;
+}
+
+/** An item's position, deleted items included (a cursor stays valid once its item is deleted). */
+export async function itemPosition(q: Queryable, conversationId: string, itemId: string): Promise<ItemPosition | undefined> {
+  const [row] = await q.query<ItemPosition>(
+    'SELECT seq, id FROM conversation_items WHERE id = $1 AND conversation_id = $2',
+    [itemId, conversationId],
+  );
+  return row;
+}
+
+/** A page of a conversation's visible items after `position` (from the start when absent). */
+export async function listItemRows(
+  q: Queryable, conversationId: string, request: Omit<PageRequest, 'after'>, position?: ItemPosition,
+): Promise<Page<ItemRow>> {
+  const { by, past, fetch } = pagePlan(request);
+  const params: unknown[] = [conversationId, fetch];
+  let cursor = '';
+  if (position) {
+    params.push(position.seq, position.id);
+    cursor = `AND (i.seq, i.id) ${past} ($3::int8, $4::text)`;
+  }
+  const rows = await q.query<ItemRow>(
+    `SELECT ${selected('i')} FROM conversation_items AS i
+     WHERE i.conversation_id = $1 AND i.deleted_at IS NULL ${cursor}
+     ORDER BY i.seq ${by}, i.id ${by} LIMIT $2`,
+    params,
+  );
+  return toPage(rows, request.limit);
+}
+
+/** One visible item of a conversation. */
+export async function findItem(q: Queryable, conversationId: string, itemId: string): Promise<ItemRow | undefined> {
+  const [row] = await q.query<ItemRow>(
+    `SELECT ${selected('i')} FROM conversation_items AS i WHERE i.id = $1 AND i.conversation_id = $2 AND i.deleted_at IS NULL`,
+    [itemId, conversationId],
+  );
+  return row;
+}

@@ -48,16 +48,28 @@ export async function getConversation(q: Queryable, owner: string, id: string): 
   return row;
 }
 
+/** Where a conversation sits in its owner's list: the key listConversations pages by. */
+export interface ConversationPosition {
+  createdAt: number;
+  id: string;
+}
+
 /**
  * The owner's conversations ordered by (created_at, id): `desc` is newest first. `after` is the
  * id of the last conversation of the previous page; it still works once that one is deleted,
- * so deleting while paging skips nothing.
+ * so deleting while paging skips nothing. `position`, when given, replaces `after`'s lookup: the
+ * history passes it when the cursor conversation is not in the database yet (still pending).
  */
-export async function listConversations(q: Queryable, owner: string, request: PageRequest): Promise<Page<ConversationRow>> {
+export async function listConversations(
+  q: Queryable, owner: string, request: PageRequest, position?: ConversationPosition,
+): Promise<Page<ConversationRow>> {
   const { by, past, fetch } = pagePlan(request);
   const params: unknown[] = [owner, fetch];
   let cursor = '';
-  if (request.after !== undefined) {
+  if (position) {
+    params.push(position.createdAt, position.id);
+    cursor = `AND (created_at, id) ${past} ($3::int8, $4::text)`;
+  } else if (request.after !== undefined) {
     params.push(request.after);
     // The cursor's created_at is an uncorrelated scalar subquery, run once before the scan, so the
     // row comparison bounds the (owner, created_at, id) index scan; ties on created_at fall to id.
@@ -71,6 +83,15 @@ export async function listConversations(q: Queryable, owner: string, request: Pa
     params,
   );
   return toPage(rows, request.limit);
+}
+
+/** A conversation's list position, deleted ones included (a cursor stays valid); owner-scoped. */
+export async function conversationPosition(q: Queryable, owner: string, id: string): Promise<ConversationPosition | undefined> {
+  const [row] = await q.query<ConversationPosition>(
+    'SELECT created_at AS "createdAt", id FROM conversations WHERE id = $1 AND owner = $2',
+    [id, owner],
+  );
+  return row;
 }
 
 /**

@@ -28,6 +28,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const config = (options.config ?? simulatedConfig)(simulator.url);
   config.server.host = '127.0.0.1';
   config.server.port = 0;
+  // Stored state stays in memory unless a test points it elsewhere (never ./data).
+  if (config.storage.data_dir === './data/pglite') config.storage.data_dir = 'memory://';
   const gateway = await startGateway(config, createLogger(process.env.LOG_LEVEL ?? 'silent'), { processMetrics: false });
   return {
     simulatorUrl: simulator.url,
