@@ -11,6 +11,8 @@ export interface TestDatabase {
   db: Database;
   /** Another connection to the same database (PostgreSQL only: PGlite is one process's). */
   another?: () => Promise<Database>;
+  /** A URL that opens this database, schema included (PostgreSQL only). */
+  url?: string;
   drop(): Promise<void>;
 }
 
@@ -35,6 +37,7 @@ export async function testDatabase(engine: (typeof ENGINES)[number]): Promise<Te
   return {
     db,
     another: open,
+    url,
     async drop() {
       await Promise.all(opened.map((d) => d.close()));
       await admin.query(`DROP SCHEMA ${schema} CASCADE`);

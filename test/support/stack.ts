@@ -21,6 +21,8 @@ export interface StackOptions {
   pacing?: 'realistic' | 'instant';
   /** Makes the simulator demand this key, so tests see that the gateway sends it. */
   simulatorApiKey?: string;
+  /** Open storage before listening, as `serve` does (usage records are kept from the first request). */
+  eagerStorage?: boolean;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -30,7 +32,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   config.server.port = 0;
   // Stored state stays in memory unless a test points it elsewhere (never ./data).
   if (config.storage.data_dir === './data/pglite') config.storage.data_dir = 'memory://';
-  const gateway = await startGateway(config, createLogger(process.env.LOG_LEVEL ?? 'silent'), { processMetrics: false });
+  const gateway = await startGateway(config, createLogger(process.env.LOG_LEVEL ?? 'silent'), { processMetrics: false, eagerStorage: options.eagerStorage ?? false });
   return {
     simulatorUrl: simulator.url,
     simulator,
