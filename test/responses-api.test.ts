@@ -132,9 +132,9 @@ describe('conversation items and metadata', () => {
       items: [{ type: 'message', role: 'user', content: 'one' }, { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'two' }] }],
     });
     assert.equal(added.data.length, 2);
-    const item = await alice.conversations.items.retrieve(added.data[0]!.id, { conversation_id: conversation.id });
+    const item = await alice.conversations.items.retrieve(added.data[0]!.id!, { conversation_id: conversation.id });
     assertMatchesSchema('ConversationItem', item);
-    const afterDelete = await alice.conversations.items.delete(added.data[0]!.id, { conversation_id: conversation.id });
+    const afterDelete = await alice.conversations.items.delete(added.data[0]!.id!, { conversation_id: conversation.id });
     assert.equal(afterDelete.id, conversation.id);
     const left = await alice.conversations.items.list(conversation.id);
     assert.deepEqual(left.data.map((i) => i.id), [added.data[1]!.id]);
@@ -190,7 +190,7 @@ describe('ownership', () => {
     await assert.rejects(forged.conversations.create({}), (e: unknown) => e instanceof OpenAI.AuthenticationError);
     // A one-off response needs no identity; it is not stored, and says so.
     const once = await anonymous.responses.create({ model: 'sim-chat', input: 'hello' });
-    assert.equal(once.store, false);
+    assert.equal((once as unknown as { store: boolean }).store, false);
     assert.equal(once.status, 'completed');
   });
 });

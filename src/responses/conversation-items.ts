@@ -3,7 +3,7 @@
 // store's id column is the truth (see history/history.ts NewItem).
 import { arrayAt, invalidValue, missingParameter } from './fields.js';
 import { parseInputItem } from './input-items.js';
-import { normalizeItem } from './items.js';
+import { normalizeItem, withoutId } from './items.js';
 import type { InputItem } from './types.js';
 
 /** OpenAI adds at most 20 items to a conversation per call. */
@@ -23,7 +23,8 @@ export function parseConversationItems(value: unknown, param: string): Conversat
     throw invalidValue(param, `Invalid '${param}': array too long. Expected an array with maximum length ${MAX_ITEMS_PER_CALL}, but got an array with length ${raw.length} instead.`);
   }
   return raw.map((item, i) => {
-    const { id, ...body } = normalizeItem(parseInputItem(item, `${param}[${i}]`));
+    // New items get ids made here, as in a response's input (see normalizeInput).
+    const { id, ...body } = normalizeItem(withoutId(parseInputItem(item, `${param}[${i}]`)));
     return { id, type: body.type, body };
   });
 }

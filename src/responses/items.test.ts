@@ -25,7 +25,7 @@ describe('normalizeInput', () => {
     assert.deepEqual({ ...item, id: 'x' }, { type: 'message', id: 'x', status: 'completed', role: 'user', content: [{ type: 'input_text', text: 'Hello' }] });
   });
 
-  test('each kind of item gets an id with its prefix, ids sent are kept, defaults filled in', () => {
+  test('each kind of item gets a new id with its prefix, even one sent with an id; defaults filled in', () => {
     const normalized = items([
       { role: 'system', content: 'Sys' },
       { role: 'user', content: [{ type: 'input_image', image_url: PNG }] },
@@ -39,7 +39,7 @@ describe('normalizeInput', () => {
     ]);
     assert.deepEqual(
       normalized.map((i) => i.id.replace(/_[0-9a-f]{48}$/, '_<hex>')),
-      ['msg_<hex>', 'msg_<hex>', 'msg_<hex>', 'msg_<hex>', 'fc_<hex>', 'fco_<hex>', 'rs_<hex>', 'msg_mine', 'fc_mine'],
+      ['msg_<hex>', 'msg_<hex>', 'msg_<hex>', 'msg_<hex>', 'fc_<hex>', 'fco_<hex>', 'rs_<hex>', 'msg_<hex>', 'fc_<hex>'],
     );
     assert.equal(new Set(normalized.map((i) => i.id)).size, normalized.length);
     const strip = ({ id: _id, ...rest }: Item) => rest;
@@ -270,7 +270,9 @@ describe('conversation items', () => {
     assert.equal(parsed.length, 2);
     assert.match(parsed[0]!.id, /^msg_[0-9a-f]{48}$/);
     assert.deepEqual(parsed[0]!.body, { type: 'message', status: 'completed', role: 'user', content: [{ type: 'input_text', text: 'Hi' }] });
-    assert.deepEqual(parsed[1], { id: 'fco_1', type: 'function_call_output', body: { type: 'function_call_output', call_id: 'c', output: 'x', status: 'completed' } });
+    // The id sent is replaced: a stored id must never collide with one already stored.
+    assert.match(parsed[1]!.id, /^fco_[0-9a-f]{48}$/);
+    assert.deepEqual(parsed[1]!.body, { type: 'function_call_output', call_id: 'c', output: 'x', status: 'completed' });
   });
 
   test('at most 20 per call; bad items name their place', () => {

@@ -17,10 +17,21 @@ import type {
 
 export { toChatRequest } from './chat-request.js';
 
-/** The request's input as items with ids: a string is one user message. */
+/**
+ * The request's input as items with ids: a string is one user message. Every item gets a new id
+ * made here, whatever id it came with: these items are stored (with the response, in the
+ * conversation), where an id a client chose could collide with an item already stored (a replayed
+ * earlier output, another caller's id) and the batched insert would skip it without a word.
+ */
 export function normalizeInput(request: Pick<ResponseRequest, 'input'>): InputItem[] {
   if (typeof request.input === 'string') return [normalizeItem({ type: 'message', role: 'user', content: request.input })];
-  return request.input.map(normalizeItem);
+  return request.input.map((item) => normalizeItem(withoutId(item)));
+}
+
+/** The item without the id it was sent with, so that normalizeItem makes a fresh one. */
+export function withoutId(item: InputItemParam): InputItemParam {
+  const { id: _sent, ...rest } = item;
+  return rest as InputItemParam;
 }
 
 /** One item in its stored form; ids it came with are kept, missing ones are made. */
