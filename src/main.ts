@@ -125,6 +125,11 @@ function printBanner(config: Config, url: string): void {
   } else {
     lines.push(`  configuration: ${config.origin.path}`);
   }
+  // Where stored state lives; never the URLs themselves, which may carry passwords.
+  const database = config.storage.database_url ? 'PostgreSQL' : `PGlite in ${config.storage.data_dir}`;
+  lines.push(config.storage.redis_url
+    ? `  storage: scale-out: ${database}, hot history in the Redis stream ${config.storage.stream_key}`
+    : `  storage: embedded: ${database}, hot history buffered in memory`);
   lines.push(`  try: curl ${url}/v1/chat/completions -H 'content-type: application/json' -d '{"model":"${config.models.keys().next().value ?? 'MODEL'}","messages":[{"role":"user","content":"Hello"}]}'`);
   process.stderr.write(`${lines.join('\n')}\n`);
 }
