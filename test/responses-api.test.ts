@@ -175,12 +175,14 @@ describe('ownership', () => {
     await assert.rejects(bob.responses.create({ model: 'sim-chat', conversation: conversation.id, input: 'x' }), notFound);
     await assert.rejects(bob.responses.retrieve(response.id), notFound);
     await assert.rejects(bob.responses.delete(response.id), notFound);
+    await assert.rejects(bob.responses.inputItems.list(response.id), notFound);
     await assert.rejects(bob.responses.create({ model: 'sim-chat', previous_response_id: response.id, input: 'x' }), notFound);
     const bobsList = await fetch(`${stack.baseURL}/conversations`, { headers: { authorization: `Bearer ${bob.apiKey}` } });
     assert.ok(!((await bobsList.json()) as { data: Array<{ id: string }> }).data.some((c) => c.id === conversation.id));
     // Alice still has everything, untouched.
     assert.deepEqual((await alice.conversations.retrieve(conversation.id)).metadata, {});
     assert.equal((await alice.conversations.items.list(conversation.id)).data.length, 1);
+    assert.equal((await alice.responses.retrieve(response.id)).id, response.id);
   });
 
   it('asks anonymous callers for a session, and refuses forged tokens', async () => {
@@ -216,5 +218,35 @@ describe('context fitting', () => {
       .withResponse();
     assert.equal(rerouted.headers.get('x-floodgate-context-dropped'), null);
     assert.equal(rerouted.headers.get('x-floodgate-rerouted'), 'context');
+  });
+});
+
+describe('the Vercel AI SDK over the Responses API', () => {
+  it('generates and streams text, and calls tools, with provider.responses()', async () => {
+    const { createOpenAI } = await import('@ai-sdk/openai');
+    const { generateText, streamText, tool, jsonSchema } = await import('ai');
+    const provider = createOpenAI({ baseURL: stack.baseURL, apiKey: 'anonymous' });
+
+    const generated = await generateText({ model: provider.responses('sim-chat'), prompt: 'hello', maxRetries: 0 });
+    assert.ok(generated.text.length > 0);
+    assert.equal(generated.finishReason, 'stop');
+    assert.ok((generated.usage.inputTokens ?? 0) > 0);
+
+    const streamed = streamText({ model: provider.responses('sim-chat'), prompt: 'hello again', maxRetries: 0 });
+    let text = '';
+    for await (const delta of streamed.textStream) text += delta;
+    assert.ok(text.length > 0);
+    assert.equal(await streamed.finishReason, 'stop');
+
+    const called = await generateText({
+      model: provider.responses('sim-chat'),
+      prompt: 'What is the weather in Paris?',
+      tools: { weather: tool({ description: 'Weather in a city', inputSchema: jsonSchema<{ city: string }>({ type: 'object', properties: { city: { type: 'string' } }, required: ['city'] }) }) },
+      toolChoice: 'required',
+      maxRetries: 0,
+    });
+    assert.equal(called.toolCalls.length >= 1, true);
+    assert.equal(called.toolCalls[0]!.toolName, 'weather');
+    assert.equal(typeof (called.toolCalls[0]!.input as { city: unknown }).city, 'string');
   });
 });

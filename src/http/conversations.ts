@@ -8,9 +8,9 @@ import { GatewayError } from '../core/errors.js';
 import type { History } from '../history/history.js';
 import { requireOwner } from '../identity/identity.js';
 import { parseConversationItems } from '../responses/conversation-items.js';
+import { parseMetadata } from '../responses/request.js';
 import { conversationResource, itemResource } from './stored-shapes.js';
 import { listEnvelope, parseListQuery } from './list-query.js';
-import { parseMetadata } from './metadata.js';
 
 export interface StateDeps {
   /** Opens storage on first use. */

@@ -117,7 +117,7 @@ function parseConversation(value: unknown): string | undefined {
 }
 
 /** OpenAI's metadata: at most 16 pairs, keys up to 64 characters, string values up to 512. */
-function parseMetadata(value: unknown): Record<string, string> {
+export function parseMetadata(value: unknown): Record<string, string> {
   if (value === undefined || value === null) return {};
   const entries = Object.entries(objectAt(value, 'metadata'));
   if (entries.length > 16) throw invalidValue('metadata', `Invalid 'metadata': too many properties. Expected an object with at most 16 properties, but got ${entries.length} instead.`);
