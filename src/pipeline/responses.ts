@@ -61,7 +61,9 @@ export async function startResponse(deps: ResponsesDeps, request: ResponseReques
       droppedMessages = fitted.dropped;
     }
   }
-  const reply = await runChat(deps, toChatRequest(request, messages), ctx);
+  const reply = await runChat(deps, toChatRequest(request, messages), ctx).catch((error: unknown) => {
+    throw inResponsesTerms(error);
+  });
   return {
     id: newResponseId(),
     createdAt: Math.floor(Date.now() / 1000),
@@ -136,6 +138,33 @@ async function chainItems(history: History, owner: string, lastId: string): Prom
   chain.reverse();
   const items = chain.flatMap((row) => [...row.inputItems, ...((row.body as { output?: unknown[] }).output ?? [])]);
   return parseStoredItems(items, 'previous_response_id');
+}
+
+/** Chat's parameter names in an error, as the Responses API calls them. */
+const RESPONSES_PARAM: Readonly<Record<string, string>> = {
+  messages: 'input',
+  response_format: 'text.format',
+  max_tokens: 'max_output_tokens',
+  max_completion_tokens: 'max_output_tokens',
+};
+
+function inResponsesTerms(error: unknown): unknown {
+  if (!(error instanceof GatewayError) || error.param === null) return error;
+  const [head, ...rest] = error.param.split(/(?=[.[])/);
+  const renamed = head !== undefined ? RESPONSES_PARAM[head] : undefined;
+  if (!renamed) return error;
+  // A message's index counts the history and instructions too, so it would point the caller at
+  // the wrong place in its own input: only the parameter is named.
+  const param = head === 'messages' ? renamed : `${renamed}${rest.join('')}`;
+  const copy = new GatewayError(error.message.replaceAll('response_format', 'text.format'), {
+    status: error.status, type: error.type, code: error.code, param, retryable: error.retryable,
+    ...(error.retryAfterSeconds !== undefined ? { retryAfterSeconds: error.retryAfterSeconds } : {}),
+    ...(error.retryAfterMs !== undefined ? { retryAfterMs: error.retryAfterMs } : {}),
+    ...(error.deployment !== undefined ? { deployment: error.deployment } : {}),
+    cause: error,
+  });
+  copy.attempts = error.attempts;
+  return copy;
 }
 
 function conversationGone(id: string): GatewayError {
