@@ -154,7 +154,7 @@ describe('conversation items and metadata', () => {
       alice.conversations.update(conversation.id, { metadata: { ['k'.repeat(65)]: 'v' } }),
       (e: unknown) => e instanceof OpenAI.BadRequestError && /64/.test(e.message),
     );
-    await assert.rejects(alice.conversations.items.list(conversation.id, { limit: 1000 }), (e: unknown) => e instanceof OpenAI.BadRequestError && e.param === 'limit');
+    await assert.rejects(alice.conversations.items.list(conversation.id, { limit: 1001 }), (e: unknown) => e instanceof OpenAI.BadRequestError && e.param === 'limit');
     await assert.rejects(
       alice.responses.create({ model: 'sim-chat', input: 'x', conversation: conversation.id, previous_response_id: 'resp_1' }),
       (e: unknown) => e instanceof OpenAI.BadRequestError,

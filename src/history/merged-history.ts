@@ -15,7 +15,7 @@
 // (inserts skip existing ids, so the flush that later replays it writes nothing), and its pending
 // copy is dropped afterwards. This holds under any interleaving with the flushers, at the price
 // of needing the database for these (rare) operations.
-import { randomBytes } from 'node:crypto';
+import { prefixedId } from '../core/ids.js';
 import { GatewayError } from '../core/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Database, Queryable } from '../storage/database.js';
@@ -69,7 +69,7 @@ export class MergedHistory implements History {
   }
 
   createConversation(owner: string, metadata: JsonObject, items: readonly NewItem[]) {
-    return this.guard(() => this.pending.createConversation(owner, newId('conv'), metadata, items.map(withId)));
+    return this.guard(() => this.pending.createConversation(owner, prefixedId('conv'), metadata, items.map(withId)));
   }
 
   getConversation(owner: string, id: string) {
@@ -125,12 +125,15 @@ export class MergedHistory implements History {
   listItems(owner: string, conversationId: string, request: PageRequest) {
     return this.guard(async (): Promise<Page<ItemRow> | undefined> => {
       pagePlan(request);
-      if (!(await this.visible(owner, conversationId))) return undefined;
-      let after: ItemPosition | undefined;
-      if (request.after !== undefined) {
-        after = (await this.pending.item(conversationId, request.after)) ?? (await itemPosition(this.db, conversationId, request.after));
-        if (!after) return { data: [], hasMore: false };
-      }
+      // The visibility check and the cursor's position concern different rows, so they run side
+      // by side (each still pending first, database second); the page itself waits for both.
+      const cursor = request.after;
+      const [visible, after] = await Promise.all([
+        this.visible(owner, conversationId),
+        cursor === undefined ? undefined : this.itemPosition(conversationId, cursor),
+      ]);
+      if (!visible) return undefined;
+      if (cursor !== undefined && !after) return { data: [], hasMore: false };
       const { order, limit } = request;
       const pending = await this.pending.items(conversationId, { order, limit: limit + 1, after });
       const stored = await listItemRows(this.db, conversationId, { order, limit }, after);
@@ -204,6 +207,10 @@ export class MergedHistory implements History {
     if (this.options.ownsDatabase) await this.db.close();
   }
 
+  private async itemPosition(conversationId: string, itemId: string): Promise<ItemPosition | undefined> {
+    return (await this.pending.item(conversationId, itemId)) ?? itemPosition(this.db, conversationId, itemId);
+  }
+
   /** Pending first, then the database (see the top of this file for why in that order). */
   private async visible(owner: string, id: string): Promise<Visible | undefined> {
     const pending = await this.pending.conversation(id);
@@ -246,6 +253,4 @@ function pendingCopy(found: Visible): HistoryEntry[] {
   return found.pending ? [{ kind: 'conversation', row: found.row }] : [];
 }
 
-const newId = (prefix: string): string => `${prefix}_${randomBytes(24).toString('hex')}`;
-
-const withId = (item: NewItem): PendingItem => ({ id: item.id ?? newId('msg'), type: item.type, body: item.body });
+const withId = (item: NewItem): PendingItem => ({ id: item.id ?? prefixedId('msg'), type: item.type, body: item.body });

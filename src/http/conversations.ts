@@ -18,6 +18,8 @@ export interface StateDeps {
 }
 
 type IdParams = { Params: { id: string } };
+
+export const MAX_ITEMS_PAGE = 1_000;
 type ItemParams = { Params: { id: string; item: string } };
 
 export function conversationRoutes(app: FastifyInstance, deps: StateDeps): void {
@@ -67,7 +69,9 @@ export function conversationRoutes(app: FastifyInstance, deps: StateDeps): void 
 
   app.get<IdParams>('/v1/conversations/:id/items', async (request) => {
     const who = owner(request);
-    const page = parseListQuery(request.query);
+    // Up to 1,000 items per page (OpenAI: 100), so a chat app that reconnects loads a long
+    // conversation in one request rather than ten.
+    const page = parseListQuery(request.query, { maxLimit: MAX_ITEMS_PAGE });
     const history = await deps.history();
     const found = await history.listItems(who, request.params.id, page);
     if (!found) throw conversationNotFound(request.params.id);

@@ -1,15 +1,17 @@
 // The query string of OpenAI's list endpoints: `after` (an id), `limit` (1 to 100, default 20) and
 // `order` (asc or desc, default desc). Bad values are 400s that name the parameter, as OpenAI's.
+// An endpoint may allow a larger limit than OpenAI's 100 (a superset: every OpenAI request works).
 import { GatewayError } from '../core/errors.js';
 import type { PageRequest } from '../storage/page.js';
 
-export function parseListQuery(query: unknown, defaults: { limit?: number; order?: 'asc' | 'desc' } = {}): PageRequest {
+export function parseListQuery(query: unknown, options: { maxLimit?: number } = {}): PageRequest {
+  const maxLimit = options.maxLimit ?? 100;
   const q = (query ?? {}) as Record<string, unknown>;
-  const request: PageRequest = { limit: defaults.limit ?? 20, order: defaults.order ?? 'desc' };
+  const request: PageRequest = { limit: 20, order: 'desc' };
   if (q.limit !== undefined) {
     const limit = Number(q.limit);
-    if (typeof q.limit !== 'string' || !/^\d+$/.test(q.limit) || limit < 1 || limit > 100) {
-      throw badQuery('limit', `limit must be an integer from 1 to 100, got '${String(q.limit)}'.`);
+    if (typeof q.limit !== 'string' || !/^\d+$/.test(q.limit) || limit < 1 || limit > maxLimit) {
+      throw badQuery('limit', `limit must be an integer from 1 to ${maxLimit}, got '${String(q.limit)}'.`);
     }
     request.limit = limit;
   }

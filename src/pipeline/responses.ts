@@ -33,8 +33,8 @@ export interface PreparedResponse {
 
 /** Stored responses a chain is followed through at most (previous_response_id). */
 const MAX_CHAIN = 1_000;
-/** Items read per page when loading a conversation. */
-const PAGE = 100;
+/** Items read per page when loading a conversation (one read for most conversations). */
+const PAGE = 1_000;
 
 export async function startResponse(deps: ResponsesDeps, request: ResponseRequest, identity: Identity, ctx: RequestContext): Promise<PreparedResponse> {
   const model = resolveModel(deps.catalog, request.model, 'chat');

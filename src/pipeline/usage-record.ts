@@ -1,6 +1,6 @@
 // The usage record of one finished request: who, which model and deployment, tokens, latency, the
 // status the client got, and the cost when the deployment has prices configured.
-import { randomUUID } from 'node:crypto';
+import { prefixedId } from '../core/ids.js';
 import type { DeploymentConfig } from '../config/config.js';
 import type { UsageRow } from '../storage/usage-store.js';
 import type { UsageMeter } from './usage-meter.js';
@@ -13,7 +13,7 @@ export function usageRecord(
 ): UsageRow {
   const price = meter.deployment ? deployments.get(meter.deployment)?.price : undefined;
   return {
-    id: `usage_${randomUUID().replaceAll('-', '')}`,
+    id: prefixedId('usage'),
     identity: request.identity,
     model: meter.model ?? request.model,
     deployment: meter.deployment ?? null,

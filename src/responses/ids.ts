@@ -1,12 +1,13 @@
 // Ids in OpenAI's form: a type prefix and 48 hex characters (resp_67cc…c1d41). The prefixes are
 // the ones OpenAI's own objects carry: resp_ responses, msg_ messages, fc_ function calls, fco_
 // function call outputs, rs_ reasoning items, call_ the call_id that pairs a call with its output.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { prefixedId } from '../core/ids.js';
 
 export type IdPrefix = 'resp' | 'msg' | 'fc' | 'fco' | 'rs' | 'call';
 
 export function newId(prefix: IdPrefix): string {
-  return `${prefix}_${randomBytes(24).toString('hex')}`;
+  return prefixedId(prefix);
 }
 
 export const newResponseId = (): string => newId('resp');
