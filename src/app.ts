@@ -48,6 +48,8 @@ export interface App {
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const OPERATIONAL_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+const IDENTITY_OPTIONAL = new Set([...OPERATIONAL_PATHS, '/v1/sessions']);
+const NUL_IN_URL = /%00/i;
 const SHEDDING_CODES = new Set(['history_backlog', 'history_unavailable', 'storage_unavailable', 'shutting_down']);
 
 export function buildApp(deps: AppDeps): App {
@@ -98,19 +100,31 @@ export function buildApp(deps: AppDeps): App {
       if (server.access_log) {
         request.log.info({ method: request.method, route, status, model, ms: Math.round(seconds * 1000), aborted: !reply.raw.writableFinished }, 'request');
       }
-      if (request.meter) recordUsage(request.meter, { identity: ownerOrAnonymous(request.identity), model, status, latencyMs: seconds * 1000 });
+      // On the next turn of the loop: the request's own close handler (registered later) aborts
+      // the upstream, and a stream cut short only then adds its partial usage to the meter.
+      const meter = request.meter;
+      if (meter) setImmediate(() => recordUsage(meter, { identity: ownerOrAnonymous(request.identity), model, status, latencyMs: seconds * 1000 }));
     });
     if (!lifecycle.ready && !OPERATIONAL_PATHS.has(route)) {
       reply.header('connection', 'close');
       done(shuttingDown());
       return;
     }
+    // A NUL cannot be stored or looked up in PostgreSQL text: refused here, before any query.
+    if (NUL_IN_URL.test(request.url)) {
+      done(new GatewayError('The URL contains a NUL character.', { status: 400, type: 'invalid_request_error', code: 'invalid_value' }));
+      return;
+    }
     try {
       request.identity = deps.identifier.identify(request);
     } catch (error) {
       request.identity = { kind: 'anonymous' };
-      done(error as Error);
-      return;
+      // A stale session token must not lock its holder out of getting a new one, nor out of
+      // the health endpoints; everywhere else it is refused, so the caller learns at once.
+      if (!IDENTITY_OPTIONAL.has(route)) {
+        done(error as Error);
+        return;
+      }
     }
     done();
   });

@@ -190,6 +190,15 @@ describe('ownership', () => {
     await assert.rejects(anonymous.conversations.create({}), (e: unknown) => e instanceof OpenAI.AuthenticationError && /POST \/v1\/sessions/.test(e.message));
     const forged = new OpenAI({ baseURL: stack.baseURL, apiKey: `fgs_${'0'.repeat(32)}.9999999999.${'A'.repeat(43)}`, maxRetries: 0 });
     await assert.rejects(forged.conversations.create({}), (e: unknown) => e instanceof OpenAI.AuthenticationError);
+    // ...but a stale token never locks its holder out of getting a new one, or out of health checks.
+    for (const path of ['/v1/sessions', '/healthz']) {
+      const res = await fetch(`${stack.gateway.url}${path}`, { method: path === '/v1/sessions' ? 'POST' : 'GET', headers: { authorization: `Bearer ${forged.apiKey}` } });
+      assert.equal(res.status, 200, path);
+    }
+    // A NUL in an id is refused before it reaches the database.
+    const nul = await fetch(`${stack.baseURL}/conversations/conv_%00x`, { headers: { authorization: `Bearer ${alice.apiKey}` } });
+    assert.equal(nul.status, 400);
+    assert.equal(((await nul.json()) as { error: { type: string } }).error.type, 'invalid_request_error');
     // A one-off response needs no identity; it is not stored, and says so.
     const once = await anonymous.responses.create({ model: 'sim-chat', input: 'hello' });
     assert.equal((once as unknown as { store: boolean }).store, false);

@@ -32,11 +32,13 @@ before(async () => {
           priced: { provider: 'sim', model: 'sim-chat', price: { input_per_million: 0.15, output_per_million: 0.6 } },
           embed: { provider: 'sim', model: 'sim-embed' },
           broken: { provider: 'sim', model: 'sim-chat', headers: { 'x-sim-fault': '500' } },
+          stalling: { provider: 'sim', model: 'sim-chat', headers: { 'x-sim-fault': 'hang:3' }, price: { input_per_million: 1, output_per_million: 1 } },
         },
         models: {
           chat: { deployments: ['priced'] },
           embed: { type: 'embedding', deployments: ['embed'] },
           broken: { deployments: ['broken'] },
+          stalling: { deployments: ['stalling'] },
         },
         storage: { database_url: database.url, flush: { interval_ms: 50 } },
         routing: { max_attempts: 1 },
@@ -74,6 +76,26 @@ describe('usage records', () => {
     assert.deepEqual([third.model, third.prompt_tokens, third.cost_usd], ['embed', embedding.usage.prompt_tokens, null]);
     assert.deepEqual([fourth.model, fourth.status, fourth.prompt_tokens], ['broken', 502, 0]);
     assert.ok(rows.every((row) => row.latency_ms >= 0));
+  });
+
+  it('bills a stream the client cut short: the whole prompt and what was relayed', async () => {
+    const session = (await (await fetch(`${stack.baseURL}/sessions`, { method: 'POST' })).json()) as { token: string };
+    const owner = `session:${session.token.slice(4, 36)}`;
+    const controller = new AbortController();
+    const client = new OpenAI({ baseURL: stack.baseURL, apiKey: session.token, maxRetries: 0 });
+    const stream = await client.chat.completions.create({ model: 'stalling', messages: [{ role: 'user', content: 'a long answer please' }], stream: true }, { signal: controller.signal });
+    let seen = 0;
+    // The SDK ends the loop quietly when its own signal aborts it.
+    for await (const chunk of stream) {
+      if (chunk.choices[0]?.delta.content) seen += 1;
+      if (seen >= 1 && !controller.signal.aborted) controller.abort();
+    }
+    assert.ok(seen >= 1);
+    const [row] = await recordsFor(owner, 1);
+    assert.equal(row!.deployment, 'stalling');
+    assert.ok(row!.prompt_tokens > 0, 'the prompt was counted');
+    assert.ok(row!.completion_tokens >= 1, 'the relayed deltas were counted');
+    assert.ok(Number(row!.cost_usd) > 0);
   });
 
   it('records anonymous callers as anonymous', async () => {

@@ -203,15 +203,26 @@ export class MemoryPendingStore implements PendingStore {
     this.states.delete(conversationId);
     this.states.set(conversationId, state);
     let excess = this.states.size - (this.options.stateCapacity ?? 10_000);
-    for (const id of this.states.keys()) {
-      if (excess <= 0) break;
-      // Not while items are pending (the database's max(seq) would be short) or an append runs.
-      if (this.itemsByConversation.has(id) || this.appending.has(id)) continue;
+    // A bounded number of steps per call: during a database outage every state may have pending
+    // items, and scanning them all on each create would stall the event loop (O(n) per call).
+    let steps = EVICTION_STEPS;
+    for (const [id, kept] of this.states) {
+      if (excess <= 0 || steps-- <= 0) break;
+      // Not while items are pending (the database's max(seq) would be short) or an append runs:
+      // such a state goes to the back of the line, so the next scan starts with others.
+      if (this.itemsByConversation.has(id) || this.appending.has(id)) {
+        this.states.delete(id);
+        this.states.set(id, kept);
+        continue;
+      }
       this.states.delete(id);
       excess -= 1;
     }
   }
 }
+
+/** States looked at per eviction pass, at most. */
+const EVICTION_STEPS = 64;
 
 function itemRow(conversationId: string, seq: number, item: PendingItem, now: number): ItemRow {
   return { id: item.id, conversationId, seq, type: item.type, body: item.body, createdAt: now };

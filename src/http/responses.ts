@@ -141,13 +141,26 @@ async function streamResponse(
         await events.return(undefined as unknown as ResponseObject);
         return reply;
       }
-      if (!res.write(formatSseEvent(event))) await new Promise((resolve) => res.once('drain', resolve).once('close', resolve));
+      if (!res.write(formatSseEvent(event))) await drainedOrClosed(res);
     }
     res.end();
     return reply;
   } finally {
     if (open) deps.metrics.openStreams.dec();
   }
+}
+
+/** Waits until the client has taken what was written, or has gone; leaves no listener behind. */
+function drainedOrClosed(res: FastifyReply['raw']): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.once('drain', done);
+    res.once('close', done);
+  });
 }
 
 function meta(prepared: PreparedResponse, request: ResponseRequest): ResponseMeta {

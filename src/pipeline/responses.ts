@@ -9,6 +9,7 @@ import type { History, NewItem } from '../history/history.js';
 import type { Identity } from '../identity/identity.js';
 import { requireOwner } from '../identity/identity.js';
 import { PromptSize } from '../router/prompt-size.js';
+import { TOKENS_REPLY_PRIMING } from '../core/prompt-tokens.js';
 import { itemsToMessages, newResponseId, normalizeInput, parseStoredItems, toChatRequest, type InputItem, type ResponseRequest } from '../responses/index.js';
 import { resolveModel, runChat, type ChatReply, type PipelineDeps, type RequestContext } from './chat.js';
 
@@ -55,7 +56,8 @@ export async function startResponse(deps: ResponsesDeps, request: ResponseReques
     const reserved = request.max_output_tokens ?? 0;
     const probe = toChatRequest(request, messages);
     if (!(await new PromptSize(probe).fits(window, reserved))) {
-      const extra = probe.tools ? JSON.stringify(probe.tools).length : 0;
+      // What comes with the messages (tools, a response schema), counted as the prompt counts it.
+      const extra = (await new PromptSize({ ...probe, messages: [] }).tokens()) - TOKENS_REPLY_PRIMING;
       const fitted = await fitToContext(messages, window, reserved, extra);
       messages = fitted.messages;
       droppedMessages = fitted.dropped;
@@ -83,10 +85,9 @@ export async function keepResponse(deps: ResponsesDeps, prepared: PreparedRespon
   if (!prepared.store && prepared.conversationId === undefined) return;
   const history = await deps.history();
   const output = (response.output as Record<string, unknown>[] | undefined) ?? [];
-  if (prepared.conversationId !== undefined) {
-    const added = await history.appendItems(owner, prepared.conversationId, [...prepared.input, ...output].map(asNewItem));
-    if (!added) throw conversationGone(prepared.conversationId);
-  }
+  // Two writes that cannot be one: the response first. Should the second fail, the client is told
+  // so and its retry appends the turn once; the other order would leave the turn in the
+  // conversation, and a retry would add it twice.
   if (prepared.store) {
     await history.saveResponse({
       id: prepared.id,
@@ -99,6 +100,10 @@ export async function keepResponse(deps: ResponsesDeps, prepared: PreparedRespon
       inputItems: prepared.input,
       createdAt: prepared.createdAt * 1000,
     });
+  }
+  if (prepared.conversationId !== undefined) {
+    const added = await history.appendItems(owner, prepared.conversationId, [...prepared.input, ...output].map(asNewItem));
+    if (!added) throw conversationGone(prepared.conversationId);
   }
 }
 
@@ -125,7 +130,11 @@ async function chainItems(history: History, owner: string, lastId: string): Prom
   const chain = [];
   let id: string | null = lastId;
   while (id !== null) {
-    if (chain.length >= MAX_CHAIN) break;
+    if (chain.length >= MAX_CHAIN) {
+      throw new GatewayError(`This chain of responses is longer than ${MAX_CHAIN}; continue it in a conversation instead (the 'conversation' parameter).`, {
+        status: 400, type: 'invalid_request_error', code: 'previous_response_chain_too_long', param: 'previous_response_id',
+      });
+    }
     const row = await history.getResponse(owner, id);
     if (!row) {
       throw new GatewayError(`Previous response with id '${id.slice(0, 100)}' not found.`, {

@@ -17,14 +17,24 @@ export function usageRecord(
     identity: request.identity,
     model: meter.model ?? request.model,
     deployment: meter.deployment ?? null,
-    promptTokens: meter.promptTokens,
-    completionTokens: meter.completionTokens,
-    latencyMs: Math.max(0, Math.round(request.latencyMs)),
+    promptTokens: int4Count(meter.promptTokens),
+    completionTokens: int4Count(meter.completionTokens),
+    latencyMs: int4Count(request.latencyMs),
     status: request.status,
-    costUsd: price ? costUsd(meter.promptTokens, meter.completionTokens, price) : null,
+    costUsd: price ? costUsd(int4Count(meter.promptTokens), int4Count(meter.completionTokens), price) : null,
     createdAt: now,
   };
 }
+
+/**
+ * Upstreams report usage, and a buggy one may report 12.5, -1 or 1e12 tokens: the column is int4,
+ * and one row it refuses would fail its whole batch on every retry, stalling all history writes.
+ */
+function int4Count(value: number): number {
+  return Number.isFinite(value) ? Math.min(INT4_MAX, Math.max(0, Math.round(value))) : 0;
+}
+
+const INT4_MAX = 2_147_483_647;
 
 /** Exact decimal text with 8 places (the column's scale), computed in integers of 1e-8 dollars. */
 export function costUsd(prompt: number, completion: number, price: { input_per_million: number; output_per_million: number }): string {
