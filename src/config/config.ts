@@ -1,12 +1,14 @@
 // Step two of configuration: the resolved, cross-checked Config the rest of the program uses.
 import type { ModelCard } from '../core/openai-types.js';
 import type { DeploymentSettings, ProviderSettings } from '../providers/types.js';
-import type { RawConfig, REROUTE_REASONS, STRATEGIES } from './schema.js';
+import { ANONYMOUS_DEFAULTS, KEYED_DEFAULTS, tierSchema, type RawConfig, type REROUTE_REASONS, type STRATEGIES } from './schema.js';
 
 export type ServerConfig = RawConfig['server'];
 export type RoutingConfig = RawConfig['routing'];
 export type StorageConfig = RawConfig['storage'];
 export type AuthConfig = RawConfig['auth'];
+export type LimitsConfig = RawConfig['limits'];
+export type TierConfig = LimitsConfig['tiers'][string];
 export type Strategy = (typeof STRATEGIES)[number];
 export type RerouteReason = (typeof REROUTE_REASONS)[number];
 /** `auto`, `off`, or a named target per reason (a reason left out is not rerouted). */
@@ -34,6 +36,7 @@ export interface Config {
   routing: RoutingConfig;
   storage: StorageConfig;
   auth: AuthConfig;
+  limits: LimitsConfig;
   providers: Map<string, ProviderSettings>;
   deployments: Map<string, DeploymentConfig>;
   models: Map<string, ModelConfig>;
@@ -121,8 +124,15 @@ export function resolveConfig(raw: RawConfig, origin: Config['origin']): Config 
   if (models.size === 0) problems.push('models: at least one model is required');
   for (const [id, m] of Object.entries(raw.models)) problems.push(...modelReferenceProblems(id, m, raw.models));
 
+  // The two tiers every gateway has, unless the file says otherwise: keyless callers and keys
+  // without a tier. A key naming a tier that does not exist is an error, not unlimited.
+  const limits = { ...raw.limits, tiers: { anonymous: tierSchema.parse(ANONYMOUS_DEFAULTS), default: tierSchema.parse(KEYED_DEFAULTS), ...raw.limits.tiers } };
+  raw.auth.api_keys.forEach((key, i) => {
+    if (!Object.hasOwn(limits.tiers, key.tier)) problems.push(`auth.api_keys[${i}].tier: unknown tier "${key.tier}" (known: ${list(Object.keys(limits.tiers))})`);
+  });
+
   if (problems.length > 0) throw new ConfigError(problems);
-  return { server: raw.server, routing: raw.routing, storage: raw.storage, auth: raw.auth, providers, deployments, models, origin };
+  return { server: raw.server, routing: raw.routing, storage: raw.storage, auth: raw.auth, limits, providers, deployments, models, origin };
 }
 
 /** Fallbacks and reroute targets must name other models of the same type. */

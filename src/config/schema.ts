@@ -176,11 +176,45 @@ export const authSchema = z.strictObject({
   session_ttl_s: z.int().positive().default(30 * 24 * 3600),
 });
 
+/** One tier's limits per identity; a limit left out is not enforced. */
+export const tierSchema = z.strictObject({
+  /** Requests per minute. */
+  rpm: z.int().positive().optional(),
+  /** Tokens per minute: the prompt plus max_tokens reserved at admission, reconciled with real usage. */
+  tpm: z.int().positive().optional(),
+  /** Requests in flight at once. */
+  concurrency: z.int().positive().optional(),
+  /** Requests per UTC day. */
+  daily_requests: z.int().positive().optional(),
+  /** Tokens per UTC day. */
+  daily_tokens: z.int().positive().optional(),
+  /** Served first when requests wait for upstream budget (higher first). */
+  priority: z.int().min(0).max(100).default(0),
+});
+
+/** Free-tier values a fresh `npm start` applies to callers without a key, so it is safe to expose. */
+export const ANONYMOUS_DEFAULTS = { rpm: 20, tpm: 40_000, concurrency: 4, daily_requests: 1_000, daily_tokens: 1_000_000, priority: 0 };
+export const KEYED_DEFAULTS = { rpm: 600, tpm: 2_000_000, concurrency: 64, priority: 10 };
+
+export const limitsSchema = z.strictObject({
+  /** memory: per process; redis: shared by every node (storage.redis_url or REDIS_URL). */
+  backend: z.enum(['memory', 'redis']).default('memory'),
+  /** Nodes sharing the limits: while Redis is unreachable each node enforces limit / nodes. */
+  nodes: z.int().positive().default(1),
+  /** A Redis decision taking longer than this falls back to the per-process limits. */
+  redis_timeout_ms: z.int().positive().default(100),
+  /** Addresses (IPs or CIDRs) of proxies whose X-Forwarded-For / Forwarded headers are believed. */
+  trusted_proxies: z.array(z.string().min(1)).default([]),
+  /** Limits per tier: `anonymous` for callers without a key, `default` for keys without a tier. */
+  tiers: z.record(name, tierSchema).default({ anonymous: tierSchema.parse(ANONYMOUS_DEFAULTS), default: tierSchema.parse(KEYED_DEFAULTS) }),
+});
+
 export const fileSchema = z.strictObject({
   server: serverSchema.default(serverSchema.parse({})),
   routing: routingSchema.default(routingSchema.parse({})),
   storage: storageSchema.default(storageSchema.parse({})),
   auth: authSchema.default(authSchema.parse({})),
+  limits: limitsSchema.default(limitsSchema.parse({})),
   providers: z.record(name, providerSchema).default({}),
   deployments: z.record(name, deploymentSchema).default({}),
   models: z.record(name, modelSchema).default({}),
