@@ -209,12 +209,24 @@ export const limitsSchema = z.strictObject({
   tiers: z.record(name, tierSchema).default({ anonymous: tierSchema.parse(ANONYMOUS_DEFAULTS), default: tierSchema.parse(KEYED_DEFAULTS) }),
 });
 
+/** Requests waiting for upstream budget (no deployment of their model has any left). */
+export const queueSchema = z.strictObject({
+  /** A request waits at most this long; one that cannot be served in time is refused at once. */
+  deadline_ms: z.int().positive().default(30_000),
+  /** Waiting requests per client at most, and overall. */
+  max_per_client: z.int().positive().default(20),
+  max_total: z.int().positive().default(2_000),
+  /** Deficit round robin: tokens a client's queue may send per round. */
+  quantum_tokens: z.int().positive().default(4_000),
+});
+
 export const fileSchema = z.strictObject({
   server: serverSchema.default(serverSchema.parse({})),
   routing: routingSchema.default(routingSchema.parse({})),
   storage: storageSchema.default(storageSchema.parse({})),
   auth: authSchema.default(authSchema.parse({})),
   limits: limitsSchema.default(limitsSchema.parse({})),
+  queue: queueSchema.default(queueSchema.parse({})),
   providers: z.record(name, providerSchema).default({}),
   deployments: z.record(name, deploymentSchema).default({}),
   models: z.record(name, modelSchema).default({}),

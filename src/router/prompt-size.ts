@@ -9,7 +9,7 @@ type Encoder = (text: string) => number;
 let encoder: Promise<Encoder> | undefined;
 
 /** o200k_base, the encoding of OpenAI's current models; other vendors' counts are close to it. */
-function loadEncoder(): Promise<Encoder> {
+export function loadEncoder(): Promise<Encoder> {
   encoder ??= import('gpt-tokenizer').then((m) => (text: string) => (text.length === 0 ? 0 : m.encode(text).length));
   return encoder;
 }
