@@ -19,6 +19,8 @@ export interface DeploymentConfig extends DeploymentSettings {
   provider: string;
   weight: number;
   price?: { input_per_million: number; output_per_million: number };
+  /** The upstream's own budget for this deployment: requests and tokens per minute, calls at once. */
+  limits: { rpm?: number; tpm?: number; max_concurrency?: number };
 }
 
 export interface ModelConfig {
@@ -88,6 +90,7 @@ export function resolveConfig(raw: RawConfig, origin: Config['origin']): Config 
       name, provider: d.provider, upstreamModel: d.model, weight: d.weight, headers: d.headers,
       ...(d.default_max_tokens ? { defaultMaxTokens: d.default_max_tokens } : {}),
       ...(d.price ? { price: d.price } : {}),
+      limits: d.limits,
     });
   }
 
