@@ -146,6 +146,8 @@ export function buildApp(deps: AppDeps): App {
       else request.log.warn({ code: failure.code, deployment: failure.deployment }, failure.message);
     }
     if (failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(failure.retryAfterSeconds));
+    // The precise wait, which the openai SDKs read before Retry-After's whole seconds.
+    if (failure.retryAfterMs !== undefined) reply.header('retry-after-ms', String(Math.ceil(failure.retryAfterMs)));
     if (failure.deployment) reply.header(DEPLOYMENT_HEADER, failure.deployment);
     if (failure.attempts !== undefined) reply.header(ATTEMPTS_HEADER, String(failure.attempts));
     return reply.code(failure.status).send(failure.toBody());

@@ -1,0 +1,77 @@
+// Client limits at the door: one decision per request from the rate limiter (requests, tokens,
+// concurrency and daily quotas of the caller's tier, all or nothing), OpenAI's x-ratelimit-*
+// headers on every answer, a 429 that names the limit and when to come back, and, when the
+// request is over, its concurrency slot freed and its token reservation settled against what the
+// upstream really used.
+//
+// It runs in preValidation: after the body is read (the token estimate needs it) and before it is
+// checked, so a bot looping the same malformed request spends its budget like anyone else.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { TierConfig } from '../config/config.js';
+import { ClientAddresses } from '../identity/client-address.js';
+import type { Identity } from '../identity/identity.js';
+import type { Admission, LimitName, RateLimiter } from '../limits/types.js';
+import { estimateTokens } from '../pipeline/token-estimate.js';
+import { rateLimitError, rateLimitHeaders } from '../limits/headers.js';
+
+export interface ClientLimitsDeps {
+  limiter: RateLimiter;
+  addresses: ClientAddresses;
+  tiers: Readonly<Record<string, TierConfig>>;
+  /** Routes that are never limited (health, metrics). */
+  exempt: ReadonlySet<string>;
+  onRefused?: (limit: LimitName, tier: string) => void;
+}
+
+/** Who is limited, and by which tier: a key by its own budget, everyone else by address. */
+export function limitedAs(identity: Identity | null, peer: string | undefined, headers: FastifyRequest['headers'], addresses: ClientAddresses): { identity: string; tier: string } {
+  if (identity?.kind === 'api_key') return { identity: `key:${identity.keyId}`, tier: identity.tier };
+  return { identity: ClientAddresses.limitKey(addresses.resolve(peer, headers)), tier: 'anonymous' };
+}
+
+export function clientLimits(fastify: FastifyInstance, deps: ClientLimitsDeps): void {
+  fastify.addHook('preValidation', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unknown';
+    if (deps.exempt.has(route)) return;
+    const who = limitedAs(request.identity, request.raw.socket.remoteAddress, request.headers, deps.addresses);
+    request.client = { key: who.identity, tier: who.tier, priority: deps.tiers[who.tier]?.priority ?? 0 };
+    // Config checks that every key's tier exists; anonymous always does.
+    const limits = deps.tiers[who.tier] ?? deps.tiers.anonymous!;
+    // The tokenizer is needed only when a token limit applies to this caller.
+    const needsTokens = limits.tpm !== undefined || limits.daily_tokens !== undefined;
+    const estimatedTokens = needsTokens ? await estimateTokens(route, request.body).catch(() => 0) : 0;
+    const asked = { identity: who.identity, limits, estimatedTokens };
+    const decision = await deps.limiter.decide(asked);
+    reply.headers(rateLimitHeaders(decision.budgets));
+    if (!decision.allowed) {
+      deps.onRefused?.(decision.limit, who.tier);
+      throw rateLimitError(decision, asked);
+    }
+    request.admission = decision.admission;
+    settleWhenDone(request, reply, decision.admission);
+  });
+}
+
+/** Frees the slot and settles the tokens once the request is over and its usage is known. */
+function settleWhenDone(request: FastifyRequest, reply: FastifyReply, admission: Admission): void {
+  reply.raw.once('close', () => {
+    // The next turn: a stream cut short adds its partial usage to the meter only then.
+    setImmediate(() => {
+      void admission.release();
+      const meter = request.meter;
+      if (!meter) {
+        void admission.reconcile(0);
+        return;
+      }
+      void meter.settled().then(() => admission.reconcile(meter.promptTokens + meter.completionTokens));
+    });
+  });
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The caller as the limits and the waiting queue see it (set once the request is admitted). */
+    client: { key: string; tier: string; priority: number } | undefined;
+    admission: Admission | undefined;
+  }
+}

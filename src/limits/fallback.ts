@@ -1,0 +1,131 @@
+// Shared limits in Redis, and per-process limits when Redis cannot answer. A decision that fails
+// or outlives the deadline is made in memory instead, and so is every decision after it until a
+// background probe gets an answer from Redis again: one slow decision per outage, not one per
+// request. In memory each node enforces limit / nodes, so N nodes together stay near the shared
+// limit; rounded down but never below 1, so a tiny anonymous limit never becomes unlimited.
+//
+// Fails open to memory on any Redis error (a script error too): the limiter must never be the
+// reason a request fails. Memory state is not copied back: after an outage the Redis budgets
+// resume where they were, and the memory ones are swept away.
+import type { Logger } from '../observability/logger.js';
+import { describeError } from '../observability/logger.js';
+import type { MemoryLimiter } from './memory-store.js';
+import type { BackendName, Decision, LimitRequest, RateLimiter, TierLimits } from './types.js';
+
+/** A shared limiter that can say whether it is reachable (RedisLimiter). */
+export interface RemoteLimiter extends RateLimiter {
+  probe(): Promise<void>;
+}
+
+export interface FallbackLimiterOptions {
+  primary: RemoteLimiter;
+  fallback: MemoryLimiter;
+  /** Nodes sharing the limits (limits.nodes). */
+  nodes: number;
+  /** A Redis decision taking longer is made in memory (limits.redis_timeout_ms). */
+  timeoutMs: number;
+  /** Pause between probes while in memory mode. */
+  probeMs?: number;
+  /** Where to start: memory when Redis was not ready at start-up (a probe runs at once). */
+  initialMode?: BackendName;
+  logger?: Logger;
+  /** Called on each switch, for metrics. */
+  onModeChange?: (mode: BackendName) => void;
+}
+
+class DeadlineExceeded extends Error {
+  override readonly name = 'DeadlineExceeded';
+  readonly code = 'ETIMEDOUT';
+}
+
+export class FallbackLimiter implements RateLimiter {
+  private current: BackendName;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly probeMs: number;
+
+  constructor(private readonly options: FallbackLimiterOptions) {
+    this.probeMs = options.probeMs ?? 500;
+    this.current = options.initialMode ?? 'redis';
+    if (this.current === 'memory') this.scheduleProbe(0);
+  }
+
+  /** Which store decides now. */
+  get mode(): BackendName {
+    return this.current;
+  }
+
+  async decide(request: LimitRequest): Promise<Decision> {
+    if (this.current === 'redis') {
+      try {
+        return await this.withDeadline(this.options.primary.decide(request));
+      } catch (error) {
+        this.switchTo('memory', error);
+      }
+    }
+    return this.options.fallback.decide({ ...request, limits: dividedLimits(request.limits, this.options.nodes) });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.probeTimer);
+    await Promise.all([this.options.primary.close(), this.options.fallback.close()]);
+  }
+
+  private withDeadline<T>(work: Promise<T>): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new DeadlineExceeded(`no answer from redis within ${this.options.timeoutMs} ms`)), this.options.timeoutMs);
+      work.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  private switchTo(mode: BackendName, error?: unknown): void {
+    if (this.current === mode) return;
+    this.current = mode;
+    if (mode === 'memory') {
+      this.options.logger?.warn({ err: describeError(error) }, 'rate limits: redis unreachable; enforcing per-node limits in memory');
+      this.scheduleProbe(this.probeMs);
+    } else {
+      this.options.logger?.info('rate limits: redis reachable again; shared limits restored');
+    }
+    this.options.onModeChange?.(mode);
+  }
+
+  private scheduleProbe(delayMs: number): void {
+    if (this.closed) return;
+    clearTimeout(this.probeTimer);
+    this.probeTimer = setTimeout(() => void this.probe(), delayMs);
+    this.probeTimer.unref();
+  }
+
+  private async probe(): Promise<void> {
+    try {
+      await this.withDeadline(this.options.primary.probe());
+      if (!this.closed) this.switchTo('redis');
+    } catch {
+      this.scheduleProbe(this.probeMs);
+    }
+  }
+}
+
+/** Each enforced limit divided among `nodes`, rounded down, at least 1. */
+export function dividedLimits(limits: TierLimits, nodes: number): TierLimits {
+  if (nodes <= 1) return limits;
+  const share = (limit: number | undefined) => (limit ? Math.max(1, Math.floor(limit / nodes)) : undefined);
+  return {
+    rpm: share(limits.rpm),
+    tpm: share(limits.tpm),
+    concurrency: share(limits.concurrency),
+    daily_requests: share(limits.daily_requests),
+    daily_tokens: share(limits.daily_tokens),
+  };
+}
