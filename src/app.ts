@@ -24,6 +24,8 @@ import type { HistoryHandle } from './history/history-handle.js';
 import type { Identifier, Identity } from './identity/identity.js';
 import { usageRecord } from './pipeline/usage-record.js';
 import type { UsageMeter } from './pipeline/usage-meter.js';
+import type { OverloadMonitor } from './overload/overload-monitor.js';
+import { shedOverload } from './overload/shed.js';
 import type { DeploymentConfig } from './config/config.js';
 
 export interface AppDeps {
@@ -38,6 +40,8 @@ export interface AppDeps {
   history: HistoryHandle;
   /** For the cost in usage records. */
   deployments: ReadonlyMap<string, DeploymentConfig>;
+  /** Says when this process is too loaded to take new requests. */
+  overload: OverloadMonitor;
 }
 
 export interface App {
@@ -50,7 +54,7 @@ const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const OPERATIONAL_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 const IDENTITY_OPTIONAL = new Set([...OPERATIONAL_PATHS, '/v1/sessions']);
 const NUL_IN_URL = /%00/i;
-const SHEDDING_CODES = new Set(['history_backlog', 'history_unavailable', 'storage_unavailable', 'shutting_down']);
+const SHEDDING_CODES = new Set(['overloaded', 'history_backlog', 'history_unavailable', 'storage_unavailable', 'shutting_down']);
 
 export function buildApp(deps: AppDeps): App {
   const { server, metrics } = deps;
@@ -128,6 +132,9 @@ export function buildApp(deps: AppDeps): App {
     }
     done();
   });
+
+  // After the hook above (request metrics and the access log see a refusal), before any body is read.
+  shedOverload(fastify, deps.overload, { exemptRoutes: OPERATIONAL_PATHS, onShed: (reason) => metrics.shed.inc({ reason }) });
 
   /** Usage records go through the batched history path once storage is open; never awaited. */
   const recordUsage = (meter: UsageMeter, request: Parameters<typeof usageRecord>[1]): void => {

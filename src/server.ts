@@ -14,6 +14,7 @@ import { Identifier } from './identity/identity.js';
 import { resolveSessionSecret } from './identity/session-secret.js';
 import { SessionTokens } from './identity/session-tokens.js';
 import { describeError } from './observability/logger.js';
+import { OverloadMonitor } from './overload/overload-monitor.js';
 
 /** Time given to cancelled responses to reach their clients before sockets are closed. */
 const FLUSH_MS = 1000;
@@ -61,7 +62,8 @@ export async function startGateway(config: Config, logger: Logger, options: Gate
     // A database that is down at start-up is retried by the first request that needs it.
     await history.get().catch((error: unknown) => logger.error({ err: describeError((error as Error).cause ?? error) }, 'storage did not open; will retry on demand'));
   }
-  const app = buildApp({ server: config.server, routing: config.routing, catalog, router, metrics, logger, identifier, history, deployments: config.deployments });
+  const overload = new OverloadMonitor(config.overload);
+  const app = buildApp({ server: config.server, routing: config.routing, catalog, router, metrics, logger, identifier, history, deployments: config.deployments, overload });
   await app.fastify.listen({ host: config.server.host, port: config.server.port });
   const address = app.fastify.server.address();
   const port = typeof address === 'object' && address ? address.port : config.server.port;
@@ -82,6 +84,7 @@ export async function startGateway(config: Config, logger: Logger, options: Gate
       const timer = setTimeout(() => app.fastify.server.closeAllConnections(), FLUSH_MS);
       await closed;
       clearTimeout(timer);
+      overload.stop();
       await registry.close();
       const drained = await history.close(config.storage.drain_ms);
       if (!drained) logger.error('storage drain deadline reached with writes still pending');

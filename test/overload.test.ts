@@ -271,9 +271,8 @@ describe('load shedding in front of the real gateway app', () => {
 
   before(async () => {
     simulator = await startSimulator({ host: '127.0.0.1', port: 0, pacing: 'instant' });
-    gateway = await startGatewayApp(simulator.url, (app) => {
-      // Where src/app.ts would call it: after its own onRequest hook (access log, metrics, identity).
-      shedOverload(app.fastify, monitor);
+    // The app sheds through its own hook; the monitor is handed in with readings the test sets.
+    gateway = await startGatewayApp(simulator.url, monitor, (app) => {
       app.fastify.addHook('onResponse', (request, reply, done) => {
         if (reply.statusCode === 503) refusalMs.push(performance.now() - request.receivedAt);
         done();
@@ -308,7 +307,7 @@ describe('load shedding in front of the real gateway app', () => {
 });
 
 /** The gateway app wired as src/server.ts wires it, with `extend` run before it listens. */
-async function startGatewayApp(simulatorUrl: string, extend: (app: App) => void) {
+async function startGatewayApp(simulatorUrl: string, overload: OverloadMonitor, extend: (app: App) => void) {
   const config = simulatedConfig(simulatorUrl);
   config.storage.data_dir = 'memory://';
   const logger = createLogger(process.env.LOG_LEVEL ?? 'silent');
@@ -321,7 +320,7 @@ async function startGatewayApp(simulatorUrl: string, extend: (app: App) => void)
   const history = new HistoryHandle(() => openHistory(config.storage, logger));
   const app = buildApp({
     server: config.server, routing: config.routing, catalog, router: new Router(config.routing), metrics: new Metrics({ processMetrics: false }),
-    logger, identifier, history, deployments: config.deployments,
+    logger, identifier, history, deployments: config.deployments, overload,
   });
   extend(app);
   await app.fastify.listen({ host: '127.0.0.1', port: 0 });

@@ -9,6 +9,7 @@ export type StorageConfig = RawConfig['storage'];
 export type AuthConfig = RawConfig['auth'];
 export type LimitsConfig = RawConfig['limits'];
 export type QueueConfig = RawConfig['queue'];
+export type OverloadConfig = RawConfig['overload'];
 export type TierConfig = LimitsConfig['tiers'][string];
 export type Strategy = (typeof STRATEGIES)[number];
 export type RerouteReason = (typeof REROUTE_REASONS)[number];
@@ -41,6 +42,7 @@ export interface Config {
   auth: AuthConfig;
   limits: LimitsConfig;
   queue: QueueConfig;
+  overload: OverloadConfig;
   providers: Map<string, ProviderSettings>;
   deployments: Map<string, DeploymentConfig>;
   models: Map<string, ModelConfig>;
@@ -137,7 +139,7 @@ export function resolveConfig(raw: RawConfig, origin: Config['origin']): Config 
   });
 
   if (problems.length > 0) throw new ConfigError(problems);
-  return { server: raw.server, routing: raw.routing, storage: raw.storage, auth: raw.auth, limits, queue: raw.queue, providers, deployments, models, origin };
+  return { server: raw.server, routing: raw.routing, storage: raw.storage, auth: raw.auth, limits, queue: raw.queue, overload: raw.overload, providers, deployments, models, origin };
 }
 
 /** Fallbacks and reroute targets must name other models of the same type. */

@@ -2,6 +2,7 @@
 // typo never silently does nothing. Cross-references (a deployment naming a provider) are checked
 // in resolve.ts, whose errors name the path too.
 import { z } from 'zod';
+import { overloadSchema } from '../overload/overload-schema.js';
 
 const name = z.string().min(1).regex(/^[A-Za-z0-9._:/@-]+$/, 'letters, digits and . _ : / @ - only');
 const headers = z.record(z.string(), z.string());
@@ -227,6 +228,7 @@ export const fileSchema = z.strictObject({
   auth: authSchema.default(authSchema.parse({})),
   limits: limitsSchema.default(limitsSchema.parse({})),
   queue: queueSchema.default(queueSchema.parse({})),
+  overload: overloadSchema.default(overloadSchema.parse({})),
   providers: z.record(name, providerSchema).default({}),
   deployments: z.record(name, deploymentSchema).default({}),
   models: z.record(name, modelSchema).default({}),

@@ -25,6 +25,18 @@ export class Metrics {
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],
   });
+  readonly shed = new Counter({
+    name: 'floodgate_shed_requests_total',
+    help: 'Requests refused with 503 because this process was overloaded, by reason.',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly rateLimited = new Counter({
+    name: 'floodgate_rate_limited_total',
+    help: 'Requests refused by the client limits, by limit and tier.',
+    labelNames: ['limit', 'tier'] as const,
+    registers: [this.registry],
+  });
   readonly tokens = new Counter({
     name: 'floodgate_tokens_total',
     help: 'Tokens reported by upstreams, by direction (in = prompt, out = completion).',

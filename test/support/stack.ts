@@ -23,6 +23,8 @@ export interface StackOptions {
   simulatorApiKey?: string;
   /** Open storage before listening, as `serve` does (usage records are kept from the first request). */
   eagerStorage?: boolean;
+  /** Keep the configuration's client limits and load shedding (otherwise lifted for tests). */
+  keepTrafficControl?: boolean;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -32,6 +34,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   config.server.port = 0;
   // Stored state stays in memory unless a test points it elsewhere (never ./data).
   if (config.storage.data_dir === './data/pglite') config.storage.data_dir = 'memory://';
+  // Tests send many requests from one address on a busy machine: the free-tier limits and load
+  // shedding stay out of the way unless a test asks for them.
+  if (!options.keepTrafficControl) {
+    config.overload.enabled = false;
+    for (const tier of Object.values(config.limits.tiers)) {
+      for (const limit of ['rpm', 'tpm', 'concurrency', 'daily_requests', 'daily_tokens'] as const) delete tier[limit];
+    }
+  }
   const gateway = await startGateway(config, createLogger(process.env.LOG_LEVEL ?? 'silent'), { processMetrics: false, eagerStorage: options.eagerStorage ?? false });
   return {
     simulatorUrl: simulator.url,

@@ -1,0 +1,111 @@
+// One deployment's upstream budget: requests and tokens per minute and calls at once, from its
+// configuration, tightened by what the upstream reports (rate-limit headers, Retry-After on a
+// 429). The state lives in a backend (memory or Redis); this class turns configuration into rates
+// and hands out grants that settle the real usage when the call is over.
+import type { BudgetBackend, RefusalReason } from './backend.js';
+import { BURST_MS, perMinute, type Rate } from './gcra.js';
+import { readRateHeaders } from './rate-headers.js';
+
+/** DeploymentConfig.limits: a limit left out is not enforced. */
+export interface DeploymentLimits {
+  rpm?: number;
+  tpm?: number;
+  max_concurrency?: number;
+}
+
+export type BudgetTake =
+  | { ok: true; grant: BudgetGrant }
+  | { ok: false; readyInMs: number; reason: RefusalReason };
+
+export interface DeploymentBudgetOptions {
+  /** Told when a call ends: a slot or refunded tokens may let a waiting request go. */
+  onFree?: () => void;
+  burstMs?: number;
+}
+
+export class DeploymentBudget {
+  private readonly requests: Rate | undefined;
+  private readonly tokenRate: Rate | undefined;
+  private readonly maxConcurrency: number | undefined;
+  private readonly onFree: () => void;
+
+  constructor(
+    readonly deployment: string,
+    readonly limits: DeploymentLimits,
+    private readonly backend: BudgetBackend,
+    options: DeploymentBudgetOptions = {},
+  ) {
+    const burst = options.burstMs ?? BURST_MS;
+    this.requests = limits.rpm ? perMinute(limits.rpm, burst) : undefined;
+    this.tokenRate = limits.tpm ? perMinute(limits.tpm, burst) : undefined;
+    this.maxConcurrency = limits.max_concurrency;
+    this.onFree = options.onFree ?? (() => {});
+  }
+
+  /** Whether tokens are budgeted by configuration, so a request's size is worth counting exactly. */
+  get countsTokens(): boolean {
+    return this.tokenRate !== undefined;
+  }
+
+  /** Configured refill in units per ms (Infinity: not limited), for estimating waits. */
+  get refill(): { requests: number; tokens: number } {
+    return { requests: this.requests ? 1 / this.requests.inc : Infinity, tokens: this.tokenRate ? 1 / this.tokenRate.inc : Infinity };
+  }
+
+  async tryTake(tokens: number): Promise<BudgetTake> {
+    const cost = Math.max(0, Math.ceil(tokens));
+    const outcome = await this.backend.take(this.deployment, {
+      tokens: cost,
+      ...(this.requests ? { requests: this.requests } : {}),
+      ...(this.tokenRate ? { tokenRate: this.tokenRate } : {}),
+      ...(this.maxConcurrency !== undefined ? { maxConcurrency: this.maxConcurrency } : {}),
+    });
+    if (!outcome.ok) return outcome;
+    return { ok: true, grant: new BudgetGrant(this, cost, outcome.receipt) };
+  }
+
+  /** Learns from an upstream's response headers; never waits, never throws. */
+  observe(headers: Record<string, string | string[] | undefined>): void {
+    const report = readRateHeaders(headers);
+    if (report) void this.backend.observe(this.deployment, report).catch(() => {});
+  }
+
+  /** An upstream's Retry-After: no call to it before `ms` have passed, on any node. */
+  hold(ms: number): void {
+    if (ms > 0) void this.backend.hold(this.deployment, ms).catch(() => {});
+  }
+
+  /** @internal BudgetGrant's settlement. */
+  settle(charged: number, used: number | undefined, receipt: string): void {
+    const tokenDelta = used === undefined || !this.tokenRate ? 0 : used - charged;
+    void this.backend
+      .settle(this.deployment, { tokenDelta, receipt, ...(this.tokenRate ? { tokenRate: this.tokenRate } : {}) })
+      .catch(() => {})
+      .then(this.onFree);
+  }
+}
+
+/** One call's share of a budget, held until the call ends (a stream: until its last chunk). */
+export class BudgetGrant {
+  private used: number | undefined;
+  private released = false;
+
+  constructor(
+    readonly budget: DeploymentBudget,
+    /** Tokens charged when it was taken. */
+    readonly tokens: number,
+    private readonly receipt: string,
+  ) {}
+
+  /** The upstream's real usage; without it the estimate stays charged (the strict side). */
+  recordUsage(tokens: number): void {
+    if (Number.isFinite(tokens) && tokens >= 0) this.used = tokens;
+  }
+
+  /** Ends the call: settles the tokens and frees its slot. Idempotent. */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.budget.settle(this.tokens, this.used, this.receipt);
+  }
+}
