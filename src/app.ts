@@ -26,6 +26,10 @@ import { usageRecord } from './pipeline/usage-record.js';
 import type { UsageMeter } from './pipeline/usage-meter.js';
 import type { OverloadMonitor } from './overload/overload-monitor.js';
 import { shedOverload } from './overload/shed.js';
+import { clientLimits } from './http/client-limits.js';
+import { ClientAddresses } from './identity/client-address.js';
+import type { RateLimiter } from './limits/types.js';
+import type { LimitsConfig } from './config/config.js';
 import type { DeploymentConfig } from './config/config.js';
 
 export interface AppDeps {
@@ -42,6 +46,9 @@ export interface AppDeps {
   deployments: ReadonlyMap<string, DeploymentConfig>;
   /** Says when this process is too loaded to take new requests. */
   overload: OverloadMonitor;
+  /** Client limits per tier, and the limiter that keeps their counts. */
+  limits: LimitsConfig;
+  limiter: RateLimiter;
 }
 
 export interface App {
@@ -79,6 +86,8 @@ export function buildApp(deps: AppDeps): App {
   fastify.decorateRequest('routeModel', '');
   fastify.decorateRequest('identity', null as never);
   fastify.decorateRequest('meter', undefined);
+  fastify.decorateRequest('client', undefined);
+  fastify.decorateRequest('admission', undefined);
 
   fastify.removeAllContentTypeParsers();
   // Any content type is read as JSON: `curl -d` sends form encoding by default, and a clear JSON
@@ -135,6 +144,13 @@ export function buildApp(deps: AppDeps): App {
 
   // After the hook above (request metrics and the access log see a refusal), before any body is read.
   shedOverload(fastify, deps.overload, { exemptRoutes: OPERATIONAL_PATHS, onShed: (reason) => metrics.shed.inc({ reason }) });
+  clientLimits(fastify, {
+    limiter: deps.limiter,
+    addresses: new ClientAddresses(deps.limits.trusted_proxies),
+    tiers: deps.limits.tiers,
+    exempt: OPERATIONAL_PATHS,
+    onRefused: (limit, tier) => metrics.rateLimited.inc({ limit, tier }),
+  });
 
   /** Usage records go through the batched history path once storage is open; never awaited. */
   const recordUsage = (meter: UsageMeter, request: Parameters<typeof usageRecord>[1]): void => {

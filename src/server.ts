@@ -15,6 +15,7 @@ import { resolveSessionSecret } from './identity/session-secret.js';
 import { SessionTokens } from './identity/session-tokens.js';
 import { describeError } from './observability/logger.js';
 import { OverloadMonitor } from './overload/overload-monitor.js';
+import { openRateLimiter } from './limits/open-limiter.js';
 
 /** Time given to cancelled responses to reach their clients before sockets are closed. */
 const FLUSH_MS = 1000;
@@ -63,7 +64,13 @@ export async function startGateway(config: Config, logger: Logger, options: Gate
     await history.get().catch((error: unknown) => logger.error({ err: describeError((error as Error).cause ?? error) }, 'storage did not open; will retry on demand'));
   }
   const overload = new OverloadMonitor(config.overload);
-  const app = buildApp({ server: config.server, routing: config.routing, catalog, router, metrics, logger, identifier, history, deployments: config.deployments, overload });
+  const limiter = await openRateLimiter({
+    limits: config.limits,
+    redisUrl: process.env.REDIS_URL || config.storage.redis_url,
+    logger,
+    onModeChange: (mode) => logger[mode === 'redis' ? 'info' : 'warn']({ limits: mode }, `client limits now decided in ${mode}`),
+  });
+  const app = buildApp({ server: config.server, routing: config.routing, catalog, router, metrics, logger, identifier, history, deployments: config.deployments, overload, limits: config.limits, limiter });
   await app.fastify.listen({ host: config.server.host, port: config.server.port });
   const address = app.fastify.server.address();
   const port = typeof address === 'object' && address ? address.port : config.server.port;
@@ -85,6 +92,7 @@ export async function startGateway(config: Config, logger: Logger, options: Gate
       await closed;
       clearTimeout(timer);
       overload.stop();
+      await limiter.close();
       await registry.close();
       const drained = await history.close(config.storage.drain_ms);
       if (!drained) logger.error('storage drain deadline reached with writes still pending');

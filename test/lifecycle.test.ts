@@ -22,6 +22,8 @@ async function startGatewayProcess(graceMs: number): Promise<{ child: ChildProce
   const config = join(dir, 'floodgate.yaml');
   writeFileSync(config, `
 server: { shutdown_grace_ms: ${graceMs} }
+limits: { tiers: { anonymous: {} } }
+overload: { enabled: false }
 providers:
   sim: { base_url: "${simulator.url}", api_key: "sk-floodgate-test-secret" }
 deployments:

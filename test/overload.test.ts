@@ -21,6 +21,7 @@ import { OverloadMonitor, type OverloadReason } from '../src/overload/overload-m
 import { overloadSchema, type OverloadConfig } from '../src/overload/overload-schema.js';
 import type { ResourceSample, Sampler } from '../src/overload/process-sampler.js';
 import { shedOverload, type Shedding } from '../src/overload/shed.js';
+import { MemoryLimiter } from '../src/limits/memory-store.js';
 import { ProviderRegistry } from '../src/providers/registry.js';
 import { ModelCatalog } from '../src/router/catalog.js';
 import { Router } from '../src/router/router.js';
@@ -321,6 +322,7 @@ async function startGatewayApp(simulatorUrl: string, overload: OverloadMonitor, 
   const app = buildApp({
     server: config.server, routing: config.routing, catalog, router: new Router(config.routing), metrics: new Metrics({ processMetrics: false }),
     logger, identifier, history, deployments: config.deployments, overload,
+    limits: config.limits, limiter: new MemoryLimiter(),
   });
   extend(app);
   await app.fastify.listen({ host: '127.0.0.1', port: 0 });

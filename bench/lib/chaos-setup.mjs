@@ -49,6 +49,9 @@ export function gatewayConfig({ simPort, flakyFault, healthyFault }) {
   });
   return stringify({
     server: { access_log: false, log_level: 'warn', shutdown_grace_ms: 2000 },
+    // One load generator on one address: the free-tier limits are lifted, shedding stays out.
+    limits: { tiers: { anonymous: {} } },
+    overload: { enabled: false },
     providers: { sim: { base_url: `http://127.0.0.1:${simPort}/v1`, max_connections: 512, timeouts: TIMEOUTS } },
     deployments: { flaky: deployment(flakyFault), healthy: deployment(healthyFault) },
     models: { [MODEL]: { deployments: ['flaky', 'healthy'], strategy: 'weighted', context_length: 16384 } },

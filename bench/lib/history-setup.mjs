@@ -148,6 +148,9 @@ export async function deleteStreamKeys(redis, streamKey) {
 export function gatewayConfig({ streamKey, flush, sessionSecret }) {
   return stringify({
     server: { access_log: false, log_level: 'warn', shutdown_grace_ms: 2000 },
+    // One load generator on one address: the free-tier limits are lifted, shedding stays out.
+    limits: { tiers: { anonymous: {} } },
+    overload: { enabled: false },
     storage: { stream_key: streamKey, flush, drain_ms: 10_000 },
     auth: { session_secret: sessionSecret },
     providers: { unused: { base_url: 'http://127.0.0.1:9/v1' } },

@@ -124,6 +124,9 @@ export function configYaml(simulatorUrl: string, storage: Record<string, unknown
   return JSON.stringify({
     server: { port: 0, access_log: false, ...server },
     storage,
+    // Every client here comes from 127.0.0.1 on a busy machine: no free-tier limits, no shedding.
+    limits: { tiers: { anonymous: {} } },
+    overload: { enabled: false },
     providers: { sim: { base_url: simulatorUrl } },
     deployments: { 'chat-a': { provider: 'sim', model: 'sim-chat' } },
     models: { chat: { deployments: ['chat-a'] } },
