@@ -16,6 +16,9 @@ import { SessionTokens } from './identity/session-tokens.js';
 import { describeError } from './observability/logger.js';
 import { OverloadMonitor } from './overload/overload-monitor.js';
 import { openRateLimiter } from './limits/open-limiter.js';
+import { connectLimitsRedis } from './limits/redis-connection.js';
+import { RedisBudgetBackend } from './budget/redis-backend.js';
+import { throttledWarn } from './history/history-errors.js';
 
 /** Time given to cancelled responses to reach their clients before sockets are closed. */
 const FLUSH_MS = 1000;
@@ -44,7 +47,24 @@ export interface GatewayOptions {
 export async function startGateway(config: Config, logger: Logger, options: GatewayOptions = {}): Promise<Gateway> {
   const registry = new ProviderRegistry();
   const metrics = new Metrics(options);
+  // Upstream budgets: per process, or shared by every node through Redis with the limits.
+  const redisUrl = process.env.REDIS_URL || config.storage.redis_url;
+  const budgetRedis = config.limits.backend === 'redis' && redisUrl
+    ? connectLimitsRedis(redisUrl, { commandTimeoutMs: config.limits.redis_timeout_ms }, logger)
+    : undefined;
+  const warnBudget = throttledWarn(logger);
+  const budgetBackend = budgetRedis
+    ? new RedisBudgetBackend({
+      redis: budgetRedis, prefix: 'floodgate:budget', leaseMs: config.routing.total_timeout_ms + 60_000, nodes: config.limits.nodes,
+      timeoutMs: config.limits.redis_timeout_ms, onError: (error) => warnBudget(error, 'upstream budget: Redis unreachable, spending 1/nodes locally'),
+    })
+    : undefined;
   const catalog = new ModelCatalog(config, registry, {
+    ...(budgetBackend ? { budgetBackend } : {}),
+    onWait(event, waitedMs) {
+      metrics.budgetWaits.inc({ outcome: event });
+      if (event === 'granted') metrics.budgetWaitSeconds.observe(waitedMs / 1000);
+    },
     onBreakerChange(deployment, state) {
       metrics.breakerTransitions.inc({ deployment, state });
       logger[state === 'open' ? 'warn' : 'info']({ deployment, breaker: state }, `circuit breaker ${state.replace('_', '-')}`);
@@ -66,7 +86,7 @@ export async function startGateway(config: Config, logger: Logger, options: Gate
   const overload = new OverloadMonitor(config.overload);
   const limiter = await openRateLimiter({
     limits: config.limits,
-    redisUrl: process.env.REDIS_URL || config.storage.redis_url,
+    redisUrl,
     logger,
     onModeChange: (mode) => logger[mode === 'redis' ? 'info' : 'warn']({ limits: mode }, `client limits now decided in ${mode}`),
   });
@@ -93,6 +113,7 @@ export async function startGateway(config: Config, logger: Logger, options: Gate
       clearTimeout(timer);
       overload.stop();
       await limiter.close();
+      budgetRedis?.disconnect();
       await registry.close();
       const drained = await history.close(config.storage.drain_ms);
       if (!drained) logger.error('storage drain deadline reached with writes still pending');

@@ -2,7 +2,7 @@
 // configuration, tightened by what the upstream reports (rate-limit headers, Retry-After on a
 // 429). The state lives in a backend (memory or Redis); this class turns configuration into rates
 // and hands out grants that settle the real usage when the call is over.
-import type { BudgetBackend, RefusalReason } from './backend.js';
+import type { BudgetBackend, DimensionReport, RefusalReason } from './backend.js';
 import { BURST_MS, perMinute, type Rate } from './gcra.js';
 import { readRateHeaders } from './rate-headers.js';
 
@@ -64,10 +64,15 @@ export class DeploymentBudget {
     return { ok: true, grant: new BudgetGrant(this, cost, outcome.receipt) };
   }
 
-  /** Learns from an upstream's response headers; never waits, never throws. */
+  /**
+   * Learns from an upstream's response headers; never waits, never throws. Only a report of a
+   * budget running low is passed on: a plentiful one could not hold back the calls made before
+   * the next report arrives, and skipping it spares shared backends a write per response (what a
+   * low report taught fades by itself as the upstream's budget refills).
+   */
   observe(headers: Record<string, string | string[] | undefined>): void {
     const report = readRateHeaders(headers);
-    if (report) void this.backend.observe(this.deployment, report).catch(() => {});
+    if (report && (isLow(report.requests) || isLow(report.tokens))) void this.backend.observe(this.deployment, report).catch(() => {});
   }
 
   /** An upstream's Retry-After: no call to it before `ms` have passed, on any node. */
@@ -83,6 +88,14 @@ export class DeploymentBudget {
       .catch(() => {})
       .then(this.onFree);
   }
+}
+
+/** At or below this share of its limit an upstream's budget is worth tracking. */
+const LOW_SHARE = 0.1;
+
+function isLow(seen: DimensionReport | undefined): boolean {
+  if (!seen) return false;
+  return seen.limit === undefined ? seen.remaining <= 0 : seen.remaining <= seen.limit * LOW_SHARE;
 }
 
 /** One call's share of a budget, held until the call ends (a stream: until its last chunk). */

@@ -104,7 +104,10 @@ export class FairQueue<E extends Queued> {
     for (const level of this.levels) {
       if (level.priority < client.priority) break;
       if (level.priority > client.priority) {
-        for (const flow of level.active) for (const e of flow.entries) (requests += 1), (tokens += e.cost);
+        for (const flow of level.active) {
+          requests += flow.entries.length;
+          tokens += flow.entries.reduce((sum, e) => sum + e.cost, 0);
+        }
         continue;
       }
       const own = level.flows.get(client.key);

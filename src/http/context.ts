@@ -54,7 +54,9 @@ export function requestContext(request: FastifyRequest, reply: FastifyReply, inf
   // A request that reaches an upstream gets a usage record, written when the request is over.
   const meter = new UsageMeter();
   request.meter = meter;
-  return { signal, requestId: request.id, receivedAt: request.receivedAt, meter };
+  // The waiting queue serves callers fairly by the identity the client limits counted.
+  const client = request.client ? { key: request.client.key, priority: request.client.priority } : undefined;
+  return { signal, requestId: request.id, receivedAt: request.receivedAt, meter, ...(client ? { client } : {}) };
 }
 
 declare module 'fastify' {

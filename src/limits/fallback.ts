@@ -6,9 +6,15 @@
 //
 // Fails open to memory on any Redis error (a script error too): the limiter must never be the
 // reason a request fails. Memory state is not copied back: after an outage the Redis budgets
-// resume where they were, and the memory ones are swept away.
+// resume where they were, and the memory ones are swept away. A DECIDE that timed out may still
+// run once a hung Redis wakes up; it then charges a request that memory decided, which errs on
+// the strict side (and its lease, if any, expires).
+//
+// The deadline is kept here as well as by the connection's command timeout: ioredis retries a
+// script missing from the server's cache (NOSCRIPT) as a second command with its own timeout.
 import type { Logger } from '../observability/logger.js';
 import { describeError } from '../observability/logger.js';
+import { tokenCost } from './gcra.js';
 import type { MemoryLimiter } from './memory-store.js';
 import type { BackendName, Decision, LimitRequest, RateLimiter, TierLimits } from './types.js';
 
@@ -56,6 +62,7 @@ export class FallbackLimiter implements RateLimiter {
   }
 
   async decide(request: LimitRequest): Promise<Decision> {
+    tokenCost(request.estimatedTokens); // a caller's bug throws here, not as a Redis failure
     if (this.current === 'redis') {
       try {
         return await this.withDeadline(this.options.primary.decide(request));

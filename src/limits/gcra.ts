@@ -6,7 +6,12 @@
 //
 // Why integers: T is rarely a whole number of ms (60000 / 7), and floats would drift, admitting
 // or refusing one request too many at the edges. A TAT is kept as whole ms plus a fraction in
-// units of 1/L ms, so T is exactly 60000 units; every quantity stays far below 2^53.
+// units of 1/L ms, so T is exactly 60000 units; every quantity stays far below 2^53. (When a
+// tier's limit changes, a stored fraction is read in the new units: off by at most old limit /
+// new limit ms, once; the next charge normalises it.)
+//
+// The reset figure of the x-ratelimit-reset-* headers is TAT - now: the time until the budget is
+// full again (OpenAI: "until the rate limit resets to its initial state"), not until the next unit.
 
 export const WINDOW_MS = 60_000;
 export const DAY_MS = 86_400_000;
@@ -45,6 +50,15 @@ export function budgetOf(stored: Tat, limit: number, now: number): { limit: numb
     remaining: Math.max(0, Math.floor(slack / WINDOW_MS)),
     resetMs: tat.ms - now + (tat.frac > 0 ? 1 : 0),
   };
+}
+
+/**
+ * An estimate as whole tokens. Capped far above any limit so Lua's doubles stay exact (a huge
+ * estimate is refused for good either way); NaN or a negative count is a caller's bug.
+ */
+export function tokenCost(estimate: number): number {
+  if (!(estimate >= 0)) throw new RangeError(`estimatedTokens must be a count of tokens, got ${estimate}`);
+  return Math.min(Math.ceil(estimate), 1e11);
 }
 
 /** The UTC day number of a time, and when it ends. */

@@ -166,6 +166,13 @@ for (const backend of LIMITER_BACKENDS) {
       await free.admission.reconcile(5);
     });
 
+    test('an estimate that is not a count of tokens is a caller\'s bug: rejected, nothing charged', async () => {
+      const id = freshIdentity();
+      await assert.rejects(decide(id, { rpm: 1 }, Number.NaN), RangeError);
+      await assert.rejects(decide(id, { rpm: 1 }, -1), RangeError);
+      admitted(await decide(id, { rpm: 1 }));
+    });
+
     test('200 concurrent callers on one identity: exactly the limit is admitted', async () => {
       for (const limits of [{ daily_requests: 37 }, { rpm: 37 }, { concurrency: 37 }, { tpm: 3_700 }]) {
         const id = freshIdentity();

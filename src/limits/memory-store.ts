@@ -6,7 +6,7 @@
 // drops those equal to a fresh one (budgets full, nothing in flight, no count for today), so
 // idle identities go away at a steady, bounded cost; past maxEntries the least recently used is
 // evicted even if not fresh (that identity then starts with a full budget: the price of a cap).
-import { advance, budgetOf, dayOf, fromNow, RefusalPicker, untilMidnight, waitMs, type Tat } from './gcra.js';
+import { advance, budgetOf, dayOf, fromNow, RefusalPicker, tokenCost, untilMidnight, waitMs, type Tat } from './gcra.js';
 import {
   DEFAULT_CONCURRENCY_RETRY_MS, type Admission, type Budgets, type Clock, type Decision, type LimitName, type LimitRequest, type RateLimiter,
 } from './types.js';
@@ -35,6 +35,7 @@ const done = Promise.resolve();
 export class MemoryLimiter implements RateLimiter {
   private readonly entries = new Map<string, Entry>();
   private cursor: Iterator<[string, Entry]> = this.entries.entries();
+  private oldest: Iterator<string> = this.entries.keys();
   private readonly clock: Clock;
   private readonly maxEntries: number;
   private readonly sweepPerDecision: number;
@@ -53,14 +54,18 @@ export class MemoryLimiter implements RateLimiter {
   }
 
   decide(request: LimitRequest): Promise<Decision> {
-    return Promise.resolve(this.decideNow(request));
+    try {
+      return Promise.resolve(this.decideNow(request));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** The same decision without the promise, for callers in a hot loop. */
   decideNow({ identity, limits, estimatedTokens }: LimitRequest): Decision {
     const now = this.clock();
     const day = dayOf(now);
-    const cost = Math.max(0, Math.ceil(estimatedTokens));
+    const cost = tokenCost(estimatedTokens);
     const entry = this.touch(identity, now);
     const { rpm, tpm, concurrency, daily_requests: dailyRequests, daily_tokens: dailyTokens } = limits;
     const sameDay = entry.day === day;
@@ -87,9 +92,12 @@ export class MemoryLimiter implements RateLimiter {
     }
     entry.requests = requests;
     entry.tokens = tokens;
-    entry.day = day;
-    entry.dayRequests = usedRequests + 1;
-    entry.dayTokens = usedTokens + cost;
+    // Day counts only for enforced quotas: a count kept for nothing would hold the entry all day.
+    if (dailyRequests || dailyTokens) {
+      entry.day = day;
+      entry.dayRequests = dailyRequests ? usedRequests + 1 : 0;
+      entry.dayTokens = dailyTokens ? usedTokens + cost : 0;
+    }
     if (concurrency) entry.inFlight++;
     return { allowed: true, admission: this.admission(identity, entry, limits, cost, day, Boolean(concurrency)), budgets: budgets(entry, limits, now), backend: 'memory' };
   }
@@ -125,8 +133,22 @@ export class MemoryLimiter implements RateLimiter {
     if (entry) this.entries.delete(identity);
     else entry = { requests: EMPTY, tokens: EMPTY, inFlight: 0, day: 0, dayRequests: 0, dayTokens: 0 };
     this.entries.set(identity, entry);
-    if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
+    if (this.entries.size > this.maxEntries) this.evictOldest();
     return entry;
+  }
+
+  /**
+   * Through a long-lived iterator: everything before it has been evicted, so its next key is the
+   * oldest. A fresh keys() would walk the holes deleted entries leave at the head of the Map on
+   * every eviction.
+   */
+  private evictOldest(): void {
+    let next = this.oldest.next();
+    if (next.done) {
+      this.oldest = this.entries.keys();
+      next = this.oldest.next();
+    }
+    if (!next.done) this.entries.delete(next.value);
   }
 
   private admission(identity: string, entry: Entry, limits: LimitRequest['limits'], cost: number, day: number, holdsSlot: boolean): Admission {
@@ -140,9 +162,9 @@ export class MemoryLimiter implements RateLimiter {
         return done;
       },
       reconcile: (actualTokens) => {
-        if (reconciled) return done;
+        if (reconciled || !(actualTokens >= 0)) return done;
         reconciled = true;
-        const difference = Math.max(0, Math.ceil(actualTokens)) - cost;
+        const difference = tokenCost(actualTokens) - cost;
         if (difference === 0) return done;
         const now = this.clock();
         // By lookup: a swept entry is recreated, so over-use is charged even then.
@@ -151,7 +173,7 @@ export class MemoryLimiter implements RateLimiter {
           const tokens = advance(fromNow(current.tokens, now), limits.tpm, difference);
           current.tokens = tokens.ms < now ? { ms: now, frac: 0 } : tokens;
         }
-        if (current.day === day) current.dayTokens = Math.max(0, current.dayTokens + difference);
+        if (limits.daily_tokens && current.day === day) current.dayTokens = Math.max(0, current.dayTokens + difference);
         return done;
       },
     };

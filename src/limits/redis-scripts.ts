@@ -76,10 +76,16 @@ if dtok > 0 and dt + cost > dtok then
   if cost > dtok then refuse(5, -1) else refuse(5, midnight) end
 end
 if code == 0 then
-  rm, rf, tm, tf, dr, dt = nrm, nrf, ntm, ntf, dr + 1, dt + cost
-  redis.call('HSET', KEYS[1], 'rm', int(rm), 'rf', int(rf), 'tm', int(tm), 'tf', int(tf), 'd', int(day), 'dr', int(dr), 'dt', int(dt))
+  rm, rf, tm, tf = nrm, nrf, ntm, ntf
+  redis.call('HSET', KEYS[1], 'rm', int(rm), 'rf', int(rf), 'tm', int(tm), 'tf', int(tf))
   local ttl = math.max(rm, tm) - now + 1
-  if dreq > 0 or dtok > 0 then ttl = math.max(ttl, midnight) end
+  -- Day counts only for enforced quotas, as in memory-store.ts.
+  if dreq > 0 or dtok > 0 then
+    if dreq > 0 then dr = dr + 1 else dr = 0 end
+    if dtok > 0 then dt = dt + cost else dt = 0 end
+    redis.call('HSET', KEYS[1], 'd', int(day), 'dr', int(dr), 'dt', int(dt))
+    ttl = math.max(ttl, midnight)
+  end
   redis.call('PEXPIRE', KEYS[1], math.max(ttl, 1))
   if conc > 0 then
     local lease = tonumber(ARGV[8])
@@ -103,7 +109,8 @@ return {code, wait, day, rr, rs, tr, ts}`;
  * now: a refund cannot buy more than a full budget) and, if the day is still the one charged,
  * the day's token count.
  * KEYS: 1 state hash
- * ARGV: 1 tpm (0: not enforced), 2 actual minus estimated tokens, 3 the UTC day charged
+ * ARGV: 1 tpm (0: not enforced), 2 actual minus estimated tokens, 3 the UTC day charged ('': daily
+ *       tokens not enforced)
  * Returns 1.
  */
 const RECONCILE = `${PRELUDE}

@@ -5,6 +5,7 @@
 // leaves the estimate charged, which errs on the strict side.
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { tokenCost } from './gcra.js';
 import { limitScripts, type LimitScripts } from './redis-scripts.js';
 import {
   DEFAULT_CONCURRENCY_RETRY_MS, LIMIT_NAMES, type Admission, type Budgets, type Decision, type LimitRequest, type RateLimiter,
@@ -57,7 +58,7 @@ export class RedisLimiter implements RateLimiter {
   }
 
   async decide({ identity, limits, estimatedTokens }: LimitRequest): Promise<Decision> {
-    const cost = Math.max(0, Math.ceil(estimatedTokens));
+    const cost = tokenCost(estimatedTokens);
     const state = this.stateKey(identity);
     const leases = `${state}:c`;
     const id = `${this.idBase}${(this.sequence++).toString(36)}`;
@@ -73,7 +74,7 @@ export class RedisLimiter implements RateLimiter {
       return { allowed: false, limit: LIMIT_NAMES[code - 1]!, retryAfterMs: wait === -1 ? null : wait, budgets, backend: 'redis' };
     }
     const tokensCounted = Boolean(limits.tpm || limits.daily_tokens);
-    const admission = this.admission(state, limits.concurrency ? { key: leases, id } : undefined, tokensCounted ? { tpm: limits.tpm ?? 0, cost, day } : undefined);
+    const admission = this.admission(state, limits.concurrency ? { key: leases, id } : undefined, tokensCounted ? { tpm: limits.tpm ?? 0, cost, day: limits.daily_tokens ? day : undefined } : undefined);
     return { allowed: true, admission, budgets, backend: 'redis' };
   }
 
@@ -93,7 +94,7 @@ export class RedisLimiter implements RateLimiter {
   }
 
   /** `tokens` is what reconcile needs, absent when no token limit is enforced (nothing to adjust). */
-  private admission(state: string, lease: { key: string; id: string } | undefined, tokens: { tpm: number; cost: number; day: number } | undefined): Admission {
+  private admission(state: string, lease: { key: string; id: string } | undefined, tokens: { tpm: number; cost: number; day: number | undefined } | undefined): Admission {
     let released = lease === undefined;
     let reconciled = false;
     return {
@@ -103,11 +104,11 @@ export class RedisLimiter implements RateLimiter {
         return this.release(lease!.key, lease!.id);
       },
       reconcile: async (actualTokens) => {
-        if (reconciled || !tokens) return;
+        if (reconciled || !tokens || !(actualTokens >= 0)) return;
         reconciled = true;
-        const difference = Math.max(0, Math.ceil(actualTokens)) - tokens.cost;
+        const difference = tokenCost(actualTokens) - tokens.cost;
         if (difference === 0) return;
-        await this.scripts.reconcile([state], [tokens.tpm, difference, tokens.day]).catch(() => {});
+        await this.scripts.reconcile([state], [tokens.tpm, difference, tokens.day ?? '']).catch(() => {});
       },
     };
   }

@@ -26,7 +26,7 @@ export interface LimitRequest {
   /** Whose budget: `ip:203.0.113.7`, `key:team-a`, ... */
   identity: string;
   limits: TierLimits;
-  /** Tokens reserved at admission: the prompt's count plus max_tokens. Rounded up to an integer. */
+  /** Tokens reserved at admission: the prompt's count plus max_tokens. Rounded up; NaN or negative throws. */
   estimatedTokens: number;
 }
 
@@ -52,7 +52,8 @@ export interface Admission {
   release(): Promise<void>;
   /**
    * Replaces the estimate with the real usage: refunds the difference, or charges it (even past
-   * the limit: the tokens were spent). Only the first call counts; never rejects.
+   * the limit: the tokens were spent). Only the first valid call counts (NaN or a negative count
+   * is ignored); never rejects.
    */
   reconcile(actualTokens: number): Promise<void>;
 }

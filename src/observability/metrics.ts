@@ -31,6 +31,18 @@ export class Metrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  readonly budgetWaits = new Counter({
+    name: 'floodgate_budget_waits_total',
+    help: 'Requests that waited for upstream budget, by how the wait ended (granted, refused, expired, abandoned).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly budgetWaitSeconds = new Histogram({
+    name: 'floodgate_budget_wait_seconds',
+    help: 'How long granted requests waited for upstream budget.',
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+    registers: [this.registry],
+  });
   readonly rateLimited = new Counter({
     name: 'floodgate_rate_limited_total',
     help: 'Requests refused by the client limits, by limit and tier.',

@@ -7,12 +7,14 @@ import type { RerouteReason } from '../config/config.js';
 import { GatewayError, modelNotFound } from '../core/errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ModelCatalog, RoutedModel } from '../router/catalog.js';
-import { planChatRoute } from '../router/planner.js';
-import type { FallbackReason, Router } from '../router/router.js';
+import type { AttemptLease } from '../router/deployment-state.js';
+import { planChatRoute, type ChatRoute } from '../router/planner.js';
+import type { FallbackReason, RoutePlan, Router } from '../router/router.js';
 import type { CallContext, ChunkStream } from '../providers/types.js';
 import { primeStream } from './prime-stream.js';
 import { relayChunks } from './relay.js';
 import { recordUpstreamOutcome } from './outcomes.js';
+import { DEFAULT_OUTPUT_RESERVE } from './token-estimate.js';
 import { meterUsage, type UsageMeter } from './usage-meter.js';
 
 export interface PipelineDeps {
@@ -26,6 +28,11 @@ export interface RequestContext extends CallContext {
   receivedAt: number;
   /** Where this request's usage is gathered for its usage record. */
   meter?: UsageMeter;
+  /**
+   * Who is asking, for the fair queue in front of spent upstream budgets: one round-robin turn
+   * per key, higher priority first (the tier's). Absent: every caller is one anonymous client.
+   */
+  client?: { key: string; priority: number };
 }
 
 /** How the answer was reached, for the response headers. */
@@ -48,10 +55,11 @@ export async function runChat(deps: PipelineDeps, request: ChatCompletionRequest
   const route = await planChatRoute(deps.catalog, requested, request);
   if (route.rerouted) deps.metrics.reroutes.inc({ from: requested.config.id, to: route.plan.models[0]!.config.id, reason: route.rerouted });
 
+  const demand = { tokens: await budgetTokens(route, request), ...(ctx.client ? { client: ctx.client } : {}) };
   const routed = await deps.router.route<Answer>(route.plan, ctx.signal, async (_model, lease) => {
     const deployment = lease.deployment.name;
     try {
-      const outcome = await lease.deployment.upstream.chat(request, ctx);
+      const outcome = await lease.deployment.upstream.chat(request, budgetAware(ctx, lease));
       if (outcome.kind === 'completion') {
         // Some upstreams refuse with a 200 (Anthropic's stop_reason "refusal", Gemini's SAFETY):
         // with content-policy fallbacks configured, that is a refusal to route around.
@@ -64,12 +72,12 @@ export async function runChat(deps: PipelineDeps, request: ChatCompletionRequest
         primed.stream.cancel();
         throw contentFiltered(deployment);
       }
-      return { kind: 'stream', chunks: primed.stream };
+      return { kind: 'stream', chunks: tapUsage(primed.stream, lease) };
     } catch (error) {
       recordUpstreamOutcome(deps.metrics, deployment, error);
       throw error;
     }
-  });
+  }, demand);
 
   const model = routed.model.config.id;
   const deployment = routed.lease.deployment.name;
@@ -79,9 +87,10 @@ export async function runChat(deps: PipelineDeps, request: ChatCompletionRequest
   if (reason) report.rerouted = reason;
 
   if (routed.value.kind === 'completion') {
+    const completion = routed.value.completion;
+    routed.lease.recordUsage(completion.usage);
     routed.lease.succeed();
     recordUpstreamOutcome(deps.metrics, deployment);
-    const completion = routed.value.completion;
     completion.model = model;
     meterUsage(deps.metrics, ctx.meter, model, deployment, completion.usage);
     return { ...report, kind: 'completion', completion };
@@ -90,6 +99,46 @@ export async function runChat(deps: PipelineDeps, request: ChatCompletionRequest
     metrics: deps.metrics, request, model, deployment, lease: routed.lease, prompt: route.needs.prompt, receivedAt: ctx.receivedAt, signal: ctx.signal, meter: ctx.meter,
   }, routed.value.chunks);
   return { ...report, kind: 'stream', chunks };
+}
+
+/**
+ * Tokens a request is charged against upstream budgets until its usage is known: the prompt plus
+ * the output it may produce (max_tokens, or a default reserve), per choice. The prompt is counted
+ * exactly only when a deployment of the plan has a configured tpm: elsewhere tokens decide no
+ * admission, and the cheap byte bound (an overestimate) only orders the fair queue.
+ */
+async function budgetTokens(route: ChatRoute, request: ChatCompletionRequest): Promise<number> {
+  const prompt = countsTokens(route.plan) ? await route.needs.prompt.tokens() : route.needs.prompt.upperBound();
+  const output = route.needs.reservedOutput > 0 ? route.needs.reservedOutput : DEFAULT_OUTPUT_RESERVE;
+  return prompt + output * Math.max(1, request.n ?? 1);
+}
+
+function countsTokens(plan: RoutePlan): boolean {
+  return plan.models.some((m) => m.candidates.some((c) => c.state.budget.countsTokens));
+}
+
+/** The call's context, with the upstream's rate-limit headers going to its deployment's budget. */
+export function budgetAware(ctx: RequestContext, lease: AttemptLease): RequestContext {
+  return { ...ctx, onResponseHeaders: (headers) => lease.deployment.budget.observe(headers) };
+}
+
+/** Hands a stream's usage chunk to the lease, which settles it against the budget when the stream ends. */
+function tapUsage(stream: ChunkStream, lease: AttemptLease): ChunkStream {
+  return {
+    pipe(sink) {
+      stream.pipe({
+        chunk(chunk) {
+          if (chunk.usage) lease.recordUsage(chunk.usage);
+          sink.chunk(chunk);
+        },
+        end: () => sink.end(),
+        error: (error) => sink.error(error),
+      });
+    },
+    pause: () => stream.pause(),
+    resume: () => stream.resume(),
+    cancel: () => stream.cancel(),
+  };
 }
 
 function isFilteredAnswer(completion: ChatCompletion): boolean {

@@ -36,6 +36,7 @@ export async function postJson(
   } catch (error) {
     throw fromTransportError(upstream.deployment, error);
   }
+  ctx.onResponseHeaders?.(response.headers);
   if (response.statusCode >= 400) {
     throw fromStatus(upstream.deployment, response.statusCode, response.headers, await readErrorBody(response.body));
   }

@@ -15,6 +15,8 @@ export interface CallContext {
   /** Aborted when the client disconnects or a deadline passes; adapters must pass it to the socket. */
   signal: CancelSignal;
   requestId: string;
+  /** Told every upstream response's headers (errors too): its rate-limit headers feed the budget. */
+  onResponseHeaders?: (headers: Record<string, string | string[] | undefined>) => void;
 }
 
 /** What an upstream answered. `model` inside is the upstream's; the pipeline renames it. */

@@ -1,8 +1,13 @@
 // The public model names and the deployments behind each. Deployment state (health, in-flight,
-// latency) is shared: two models over one deployment see the same breaker and cooldown.
+// latency, upstream budget) is shared: two models over one deployment see the same breaker,
+// cooldown and budget. Requests that find every budget spent wait in the one waiting room.
 import type { ModelCard } from '../core/openai-types.js';
 import type { Config, ModelConfig } from '../config/config.js';
 import type { ProviderRegistry } from '../providers/registry.js';
+import type { BudgetBackend } from '../budget/backend.js';
+import { DeploymentBudget } from '../budget/deployment-budget.js';
+import { MemoryBudgetBackend } from '../budget/memory-backend.js';
+import { WaitingRoom, type WaitEvent } from '../budget/waiting-room.js';
 import type { BreakerState } from './breaker.js';
 import { DeploymentState } from './deployment-state.js';
 import type { Candidate } from './strategies/index.js';
@@ -16,21 +21,30 @@ export interface RoutedModel {
 export interface CatalogOptions {
   now?: () => number;
   onBreakerChange?: (deployment: string, state: BreakerState) => void;
+  /** Where upstream budgets live: Redis in scale-out (RedisBudgetBackend); default this process. */
+  budgetBackend?: BudgetBackend;
+  /** How each wait for upstream budget ended, for metrics. */
+  onWait?: (event: WaitEvent, waitedMs: number) => void;
 }
 
 export class ModelCatalog {
   private readonly models = new Map<string, RoutedModel>();
   private readonly cards: ModelCard[];
   readonly deployments = new Map<string, DeploymentState>();
+  readonly waitingRoom: WaitingRoom;
 
   constructor(config: Config, registry: ProviderRegistry, options: CatalogOptions = {}) {
     const now = options.now ?? Date.now;
     const onBreakerChange = options.onBreakerChange ?? (() => {});
+    const backend = options.budgetBackend ?? new MemoryBudgetBackend(now);
+    const room = new WaitingRoom(config.queue, { now, ...(options.onWait ? { onEvent: options.onWait } : {}) });
+    this.waitingRoom = room;
     for (const deployment of config.deployments.values()) {
       const provider = config.providers.get(deployment.provider);
       if (!provider) continue;
       const upstream = registry.bind(provider, deployment);
-      this.deployments.set(deployment.name, new DeploymentState(upstream, config.routing, now, onBreakerChange));
+      const budget = new DeploymentBudget(deployment.name, deployment.limits, backend, { onFree: () => room.poke(deployment.name) });
+      this.deployments.set(deployment.name, new DeploymentState(upstream, config.routing, now, onBreakerChange, budget));
     }
     for (const model of config.models.values()) {
       const candidates = model.deployments.flatMap((name) => {

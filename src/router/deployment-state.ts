@@ -1,8 +1,11 @@
 // What the router knows about one deployment, shared by every model that uses it: calls in
-// flight, recent latency, a Retry-After or cooldown window, and its circuit breaker.
+// flight, recent latency, a Retry-After or cooldown window, its circuit breaker, and its upstream
+// budget (requests and tokens per minute, calls at once).
 import type { RoutingConfig } from '../config/config.js';
 import { GatewayError } from '../core/errors.js';
 import type { UpstreamModel } from '../providers/types.js';
+import { DeploymentBudget, type BudgetGrant } from '../budget/deployment-budget.js';
+import { MemoryBudgetBackend } from '../budget/memory-backend.js';
 import { CircuitBreaker, type BreakerState } from './breaker.js';
 
 /** Weight of the newest sample in the latency average: about the last ten calls matter. */
@@ -20,14 +23,18 @@ export class DeploymentState {
   coolingUntil = 0;
   coolingBecause: 429 | 503 = 429;
   readonly breaker: CircuitBreaker;
+  readonly budget: DeploymentBudget;
 
   constructor(
     readonly upstream: UpstreamModel,
     private readonly settings: RoutingConfig,
     private readonly now: () => number,
     onBreakerChange: (deployment: string, state: BreakerState) => void,
+    /** Absent: no configured limits, in this process only. */
+    budget?: DeploymentBudget,
   ) {
     this.breaker = new CircuitBreaker(settings.breaker, now, (state) => onBreakerChange(this.name, state));
+    this.budget = budget ?? new DeploymentBudget(upstream.deployment, {}, new MemoryBudgetBackend(now));
   }
 
   get name(): string {
@@ -38,10 +45,10 @@ export class DeploymentState {
     return Math.max(0, this.coolingUntil - now);
   }
 
-  /** Starts an attempt: counted in flight until the lease ends. */
-  begin(): AttemptLease {
+  /** Starts an attempt: counted in flight (and holding its budget grant) until the lease ends. */
+  begin(grant?: BudgetGrant): AttemptLease {
     this.inFlight += 1;
-    return new AttemptLease(this, this.breaker.begin(), this.now);
+    return new AttemptLease(this, this.breaker.begin(), this.now, grant);
   }
 
   /** Folds a failure into health: breaker for faults, cooldown for rate limits and Retry-After. */
@@ -54,6 +61,8 @@ export class DeploymentState {
       const waitMs = error.retryAfterMs ?? this.settings.cooldown_ms;
       this.coolingUntil = Math.max(this.coolingUntil, this.now() + waitMs);
       this.coolingBecause = error.status === 429 ? 429 : 503;
+      // A rate limit is spent budget: held in the budget too, so other nodes sharing it wait as well.
+      if (error.status === 429) this.budget.hold(waitMs);
     }
     if (isHealthFault(error)) this.breaker.failure(probe);
     else this.breaker.release(probe);
@@ -84,8 +93,15 @@ export class AttemptLease {
     readonly deployment: DeploymentState,
     private readonly probe: boolean,
     private readonly now: () => number,
+    private readonly grant?: BudgetGrant,
   ) {
     this.startedAt = now();
+  }
+
+  /** The tokens the upstream says the call used, settled against the budget when the lease ends. */
+  recordUsage(usage: { prompt_tokens?: number; completion_tokens?: number; total_tokens?: number } | null | undefined): void {
+    if (!usage) return;
+    this.grant?.recordUsage(usage.total_tokens ?? (usage.prompt_tokens ?? 0) + (usage.completion_tokens ?? 0));
   }
 
   /** The first token (or the whole answer) arrived: feeds the latency average; returns the wait. */
@@ -112,6 +128,7 @@ export class AttemptLease {
     if (this.ended) return false;
     this.ended = true;
     this.deployment.inFlight -= 1;
+    this.grant?.release();
     return true;
   }
 }

@@ -34,6 +34,7 @@ export async function planChatRoute(catalog: ModelCatalog, requested: RoutedMode
       models: [serving, ...(await usable(catalog, serving.config.fallbacks, needs))],
       contentPolicyFallbacks: await usable(catalog, serving.config.contentPolicyFallbacks, needs),
       biggerModels: async () => biggerModels(serving.config, await capableModels(catalog, serving, needs)),
+      waitingRoom: catalog.waitingRoom,
     },
     ...(missing ? { rerouted: missing } : {}),
     needs,
@@ -43,7 +44,11 @@ export async function planChatRoute(catalog: ModelCatalog, requested: RoutedMode
 /** Without capabilities to check (embeddings): the model, then its fallbacks. */
 export function planSimpleRoute(catalog: ModelCatalog, requested: RoutedModel): RoutePlan {
   const lookup = (ids: string[]): RoutedModel[] => ids.flatMap((id) => catalog.get(id) ?? []);
-  return { models: [requested, ...lookup(requested.config.fallbacks)], contentPolicyFallbacks: lookup(requested.config.contentPolicyFallbacks) };
+  return {
+    models: [requested, ...lookup(requested.config.fallbacks)],
+    contentPolicyFallbacks: lookup(requested.config.contentPolicyFallbacks),
+    waitingRoom: catalog.waitingRoom,
+  };
 }
 
 /** Chat models other than `requested` that can serve the request, in configured order. */

@@ -19,7 +19,7 @@ const failure = (status: number, code: string, extra: Partial<{ retryable: boole
     new GatewayError(`Upstream ${deployment} failed (${code})`, { status, type: 'upstream_error', code, retryable: status >= 500 || status === 429, deployment, ...extra });
 
 function setup(
-  raw: { deployments: string[]; models: Record<string, Record<string, unknown>>; routing?: Record<string, unknown> },
+  raw: { deployments: string[]; models: Record<string, Record<string, unknown>>; routing?: Record<string, unknown>; queue?: Record<string, unknown> },
   /** Runs during each backoff sleep: what other requests do meanwhile. */
   duringSleep: () => void = () => {},
 ) {
@@ -43,6 +43,7 @@ function setup(
     deployments: Object.fromEntries(raw.deployments.map((d) => [d, { provider: 'p', model: 'm' }])),
     models: raw.models,
     routing: raw.routing ?? {},
+    queue: raw.queue ?? {},
   }), { kind: 'file', path: 'test' });
   const catalog = new ModelCatalog(config, new ProviderRegistry([kind]), { now: () => now });
   const sleeps: number[] = [];
@@ -92,7 +93,8 @@ test('a deployment inside its Retry-After window receives nothing until the wind
 });
 
 test('when every deployment is cooling down the caller gets 429 with the shortest Retry-After, and no call is made', async () => {
-  const s = setup({ deployments: ['a', 'b'], models: { m: { deployments: ['a', 'b'], strategy: 'priority' } } });
+  // A Retry-After longer than the queue deadline: a new request is refused at once instead of waiting.
+  const s = setup({ deployments: ['a', 'b'], models: { m: { deployments: ['a', 'b'], strategy: 'priority' } }, queue: { deadline_ms: 1000 } });
   s.behaviour.set('a', failure(429, 'upstream_rate_limited', { retryAfterSeconds: 7 }));
   s.behaviour.set('b', failure(429, 'upstream_rate_limited', { retryAfterSeconds: 3 }));
   await assert.rejects(s.call('m'), (e: GatewayError) => e.status === 429 && e.retryAfterSeconds === 3 && /a: 429.*b: 429/.test(e.message));

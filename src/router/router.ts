@@ -1,6 +1,8 @@
 // Failover: one request, tried on deployments in the order the model's strategy gives, then on its
 // fallback models, until one answers or there is no reason to go on. The rules, in order:
-// - never call a deployment inside its Retry-After or cooldown window;
+// - never call a deployment inside its Retry-After or cooldown window, nor past its upstream
+//   budget (requests and tokens per minute, calls at once); when every deployment is held back
+//   only by budget or a Retry-After, the request waits its turn for one (choice.ts);
 // - skip deployments whose breaker is open, unless more than half of a model's deployments are
 //   ejected (panic: then all serve, since a breaker that ejects everything helps nobody);
 // - prefer deployments this request has not tried; a retry of a tried one waits a jittered backoff;
@@ -11,11 +13,14 @@
 import type { RoutingConfig } from '../config/config.js';
 import { GatewayError, isAbort } from '../core/errors.js';
 import type { CancelSignal } from '../core/cancel.js';
+import type { WaitingRoom } from '../budget/waiting-room.js';
 import type { RoutedModel } from './catalog.js';
+import { Chooser, type Demand, type WaitState } from './choice.js';
 import { isFailoverError, type AttemptLease, type DeploymentState } from './deployment-state.js';
 import { RetryBudget } from './retry-budget.js';
-import { STRATEGY_ORDER, type Candidate } from './strategies/index.js';
 import { allAttemptsFailed, noDeploymentAvailable, type FailedAttempt } from './route-errors.js';
+
+export type { Demand } from './choice.js';
 
 export interface RoutePlan {
   /** Tried in order: the model that will serve (possibly rerouted), then its usable fallbacks. */
@@ -27,6 +32,8 @@ export interface RoutePlan {
    * fits (its tokenizer counts differently); looked up only then. Absent: such a 400 is final.
    */
   biggerModels?: () => Promise<RoutedModel[]>;
+  /** Where the request waits when every deployment's budget is spent; absent: it fails at once. */
+  waitingRoom?: WaitingRoom;
 }
 
 /** Why the model that answered is not the first one planned. */
@@ -59,6 +66,7 @@ export class Router {
   private readonly random: () => number;
   private readonly sleep: (ms: number, signal: CancelSignal) => Promise<void>;
   private readonly onFirstByte: (deployment: string, ms: number) => void;
+  private readonly chooser: Chooser;
 
   constructor(
     private readonly settings: RoutingConfig,
@@ -69,35 +77,47 @@ export class Router {
     this.sleep = options.sleep ?? abortableSleep;
     this.onFirstByte = options.onFirstByte ?? (() => {});
     this.budget = new RetryBudget(settings.retry_budget, this.now);
+    this.chooser = new Chooser(this.now, this.random);
   }
 
-  async route<T>(plan: RoutePlan, signal: CancelSignal, attempt: AttemptFn<T>): Promise<Routed<T>> {
+  /** `demand`: what the request asks of upstream budgets (default: no tokens, one anonymous client). */
+  async route<T>(plan: RoutePlan, signal: CancelSignal, attempt: AttemptFn<T>, demand: Demand = { tokens: 0 }): Promise<Routed<T>> {
     this.budget.recordRequest();
     const failures: FailedAttempt[] = [];
     const tried = new Set<DeploymentState>();
+    const waiting: WaitState = {};
     let models = plan.models;
     let fallback: FallbackReason | undefined;
     let stoppedBecause: string | undefined;
 
     while (failures.length < this.settings.max_attempts) {
       if (signal.aborted) throw signal.reason;
-      let next = this.choose(models, tried);
-      if (!next) break;
       if (failures.length > 0) {
+        if (!this.chooser.anyCallable(models)) break;
         if (!this.budget.tryAcquire()) {
           stoppedBecause = 'the retry budget is spent';
           break;
         }
-        if (tried.has(next.candidate.state)) {
+        // The choice after the backoff is made afresh: others may have put a deployment in a
+        // cooldown or opened its breaker while we slept.
+        if (!this.chooser.anyUntried(models, tried)) {
           await this.sleep(this.backoffMs(failures.length), signal);
           if (signal.aborted) throw signal.reason;
-          // While we slept, other requests may have put it in a cooldown or opened its breaker.
-          next = this.choose(models, tried);
-          if (!next) break;
         }
       }
+      let next;
+      try {
+        next = await this.chooser.choose(models, tried, demand, failures.length > 0, plan.waitingRoom, signal, waiting);
+      } catch (error) {
+        throw signal.aborted ? signal.reason : counted(error, failures.length);
+      }
+      if (!next) break;
+      if (signal.aborted) {
+        next.grant.release();
+        throw signal.reason;
+      }
       tried.add(next.candidate.state);
-      const lease = next.candidate.state.begin();
+      const lease = next.candidate.state.begin(next.grant);
       try {
         const value = await attempt(next.model, lease);
         this.onFirstByte(next.candidate.state.name, lease.firstByte());
@@ -133,28 +153,6 @@ export class Router {
     throw counted(allAttemptsFailed(plan.models[0]!.config.id, failures, stoppedBecause), failures.length);
   }
 
-  /** The next deployment to call, untried ones first, or undefined when none may be called now. */
-  private choose(models: RoutedModel[], tried: Set<DeploymentState>): { model: RoutedModel; candidate: Candidate } | undefined {
-    const now = this.now();
-    for (const retry of [false, true]) {
-      for (const model of models) {
-        const usable = this.usable(model, now).filter((c) => tried.has(c.state) === retry);
-        if (usable.length === 0) continue;
-        const ordered = STRATEGY_ORDER[model.config.strategy](usable, { random: this.random, now });
-        return { model, candidate: ordered[0]! };
-      }
-    }
-    return undefined;
-  }
-
-  /** A model's deployments that may be called now: out of cooldown, breaker permitting (or panic). */
-  private usable(model: RoutedModel, now: number): Candidate[] {
-    const warm = model.candidates.filter((c) => c.state.coolingFor(now) === 0);
-    const admitted = warm.filter((c) => c.state.breaker.allows());
-    const ejected = model.candidates.length - model.candidates.filter((c) => c.state.breaker.allows()).length;
-    const panic = ejected > Math.floor(model.candidates.length / 2);
-    return panic ? warm : admitted;
-  }
 
   /** Full jitter: uniform in [0, min(max, base * 2^(n-1))]. */
   private backoffMs(failures: number): number {

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { MemoryLimiter, type MemoryLimiterOptions } from '../../src/limits/memory-store.js';
-import { connectLimitsRedis } from '../../src/limits/redis-connection.js';
+import { connectLimitsRedis, whenReady } from '../../src/limits/redis-connection.js';
 import { RedisLimiter, type RedisLimiterOptions } from '../../src/limits/redis-store.js';
 import type { RateLimiter } from '../../src/limits/types.js';
 
@@ -38,18 +38,20 @@ export function fakeClock(start: number): { now: () => number; advance(ms: numbe
   return { now: () => time, advance: (ms) => void (time += ms), set: (ms) => void (time = ms) };
 }
 
-/** A Redis limiter on a fresh prefix, with the connection the gateway would use. */
-export function redisLimiter(options: Omit<RedisLimiterOptions, 'redis'> = {}, commandTimeoutMs = 1_000): { limiter: RedisLimiter; prefix: string; close(): Promise<void> } {
+/** A Redis limiter on a fresh prefix, connected the way the gateway connects, once ready. */
+export async function redisLimiter(options: Omit<RedisLimiterOptions, 'redis'> = {}, commandTimeoutMs = 1_000): Promise<{ limiter: RedisLimiter; prefix: string; close(): Promise<void> }> {
   const prefix = options.prefix ?? limitsTestPrefix();
-  const limiter = new RedisLimiter({ ...options, prefix, redis: connectLimitsRedis(REDIS_URL, { commandTimeoutMs }, silentLogger) });
-  return {
-    limiter,
-    prefix,
-    async close() {
-      await limiter.close();
-      await dropLimitKeys(prefix);
-    },
+  const redis = connectLimitsRedis(REDIS_URL, { commandTimeoutMs }, silentLogger);
+  const limiter = new RedisLimiter({ ...options, prefix, redis });
+  const close = async () => {
+    await limiter.close();
+    await dropLimitKeys(prefix);
   };
+  if (!(await whenReady(redis, 5_000))) {
+    await close();
+    throw new Error(`redis at ${REDIS_URL} is not answering; these tests need it`);
+  }
+  return { limiter, prefix, close };
 }
 
 export const LIMITER_BACKENDS = ['memory', 'redis'] as const;
@@ -74,8 +76,7 @@ export async function openLimiter(backend: LimiterBackend, memory: MemoryLimiter
     const limiter = new MemoryLimiter({ clock: clock.now, ...memory });
     return { backend, limiter, advance: async (ms) => clock.advance(ms), now: clock.now, toleranceMs: 0, close: () => limiter.close() };
   }
-  const { limiter, close } = redisLimiter();
-  await limiter.probe();
+  const { limiter, close } = await redisLimiter();
   return { backend, limiter, advance: (ms) => sleep(ms), now: Date.now, toleranceMs: 100, close };
 }
 
