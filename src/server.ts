@@ -88,6 +88,8 @@ export async function startGateway(config: Config, logger: Logger, options: Gate
     limits: config.limits,
     redisUrl,
     logger,
+    // A concurrency slot held in Redis outlives the longest request, or a long stream loses it.
+    redis: { leaseMs: config.routing.total_timeout_ms + 60_000 },
     onModeChange: (mode) => logger[mode === 'redis' ? 'info' : 'warn']({ limits: mode }, `client limits now decided in ${mode}`),
   });
   const app = buildApp({ server: config.server, routing: config.routing, catalog, router, metrics, logger, identifier, history, deployments: config.deployments, overload, limits: config.limits, limiter });
