@@ -67,6 +67,16 @@ describe('client limits', () => {
     await assert.rejects(client.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'x' }] }), OpenAI.RateLimitError);
   });
 
+  it('puts the headers on streamed answers too', async () => {
+    const auth = { authorization: `Bearer ${key.key}` };
+    const streamed = await chat({ stream: true, max_tokens: 5 }, auth);
+    assert.equal(streamed.statusCode, 200);
+    assert.match(String(streamed.headers['content-type']), /text\/event-stream/);
+    assert.equal(streamed.headers['x-ratelimit-limit-requests'], '100');
+    assert.ok(streamed.headers['x-ratelimit-remaining-tokens'] !== undefined);
+    await streamed.body.dump();
+  });
+
   it('gives an API key its own tier and budget, and settles token reservations against real usage', async () => {
     const client = new OpenAI({ baseURL: stack.baseURL, apiKey: key.key, maxRetries: 0 });
     // tpm 3,000: a request reserving 2,500 (prompt + max_tokens) fits once...

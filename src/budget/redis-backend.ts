@@ -65,10 +65,18 @@ export class RedisBudgetBackend implements BudgetBackend {
       params.maxConcurrency ?? 0, lease, this.leaseMs, CONCURRENCY_RETRY_MS,
     ];
     let reply: unknown;
+    const asked = this.scripts.take([key, `${key}:c`], args);
     try {
-      reply = await this.bounded(this.scripts.take([key, `${key}:c`], args));
+      reply = await this.bounded(asked);
     } catch (error) {
       this.onError(error);
+      // A late answer has still taken: give its concurrency lease back (the rates it spent stay
+      // spent, the strict side), or the slot stays held for the lease's whole length.
+      if (params.maxConcurrency !== undefined) {
+        void asked.then((late) => {
+          if ((late as [number])[0] === 1) void this.quietly(this.scripts.settle([key, `${key}:c`], [0, 0, lease]));
+        }, () => {});
+      }
       return this.local.take(deployment, this.share(params));
     }
     const [taken, wait, reason] = reply as [number, number?, string?];

@@ -8,7 +8,7 @@ import { runChat, type ChatReply, type PipelineDeps } from '../pipeline/chat.js'
 import { chatCompletionSchema } from './schemas.js';
 import { requestContext, type InFlight } from './context.js';
 import { endWithErrorEvent, KEEPALIVE_COMMENT, SSE_HEADERS, streamToClient } from './sse.js';
-import { routeHeaders } from './headers.js';
+import { replyHeaders, routeHeaders } from './headers.js';
 
 export interface ChatRouteDeps extends PipelineDeps {
   inflight: InFlight;
@@ -44,7 +44,7 @@ export function chatRoutes(app: FastifyInstance, deps: ChatRouteDeps): void {
       const keepalive = setInterval(() => {
         if (!open) {
           opened();
-          reply.raw.writeHead(200, { ...SSE_HEADERS, 'x-request-id': request.id });
+          reply.raw.writeHead(200, { ...replyHeaders(reply), ...SSE_HEADERS, 'x-request-id': request.id });
         }
         reply.raw.write(KEEPALIVE_COMMENT);
       }, deps.keepaliveMs);
@@ -66,7 +66,7 @@ export function chatRoutes(app: FastifyInstance, deps: ChatRouteDeps): void {
           endWithErrorEvent(reply.raw, internalError());
           return reply;
         }
-        const headers = { 'x-request-id': request.id, ...routeHeaders(answer) };
+        const headers = { ...replyHeaders(reply), 'x-request-id': request.id, ...routeHeaders(answer) };
         const result = await streamToClient(reply.raw, answer.chunks, headers, opened, open);
         if (result.error) request.log.warn({ code: result.error.code, deployment: answer.deployment }, 'stream ended with an error');
         return reply;

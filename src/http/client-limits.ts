@@ -54,18 +54,24 @@ export function clientLimits(fastify: FastifyInstance, deps: ClientLimitsDeps): 
 
 /** Frees the slot and settles the tokens once the request is over and its usage is known. */
 function settleWhenDone(request: FastifyRequest, reply: FastifyReply, admission: Admission): void {
-  reply.raw.once('close', () => {
+  const settle = (): void => {
     // The next turn: a stream cut short adds its partial usage to the meter only then.
     setImmediate(() => {
       void admission.release();
       const meter = request.meter;
-      if (!meter) {
-        void admission.reconcile(0);
-        return;
-      }
-      void meter.settled().then(() => admission.reconcile(meter.promptTokens + meter.completionTokens));
+      void (meter ? meter.settled() : Promise.resolve()).then(() => {
+        // What the upstream reported replaces the estimate. An answer that came without any
+        // usage keeps the estimate charged (strict when unknown); a request that reached no
+        // upstream, or failed, used nothing and gets it back.
+        if (meter?.deployment !== undefined) return admission.reconcile(meter.promptTokens + meter.completionTokens);
+        if (reply.raw.statusCode >= 400 || !meter) return admission.reconcile(0);
+        return undefined;
+      });
     });
-  });
+  };
+  // A client gone while the decision was awaited will not emit 'close' again.
+  if (reply.raw.destroyed) settle();
+  else reply.raw.once('close', settle);
 }
 
 declare module 'fastify' {

@@ -1,4 +1,5 @@
 // Response headers that tell the caller what routing did.
+import type { FastifyReply } from 'fastify';
 import type { RouteReport } from '../pipeline/chat.js';
 
 /** The deployment that answered (or, on an error, the last one that failed). */
@@ -18,5 +19,17 @@ export function routeHeaders(report: RouteReport): Record<string, string> {
     [ATTEMPTS_HEADER]: String(report.attempts),
   };
   if (report.rerouted) headers[REROUTED_HEADER] = report.rerouted;
+  return headers;
+}
+
+/**
+ * Headers set on the reply so far (the rate-limit headers, x-request-id). A stream writes its
+ * head on the raw response, which would otherwise leave them out.
+ */
+export function replyHeaders(reply: FastifyReply): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(reply.getHeaders())) {
+    if (typeof value === 'string' || typeof value === 'number') headers[name] = String(value);
+  }
   return headers;
 }

@@ -12,7 +12,7 @@ import {
 } from '../responses/index.js';
 import { requestContext, type InFlight } from './context.js';
 import { toGatewayError } from './error-reply.js';
-import { routeHeaders } from './headers.js';
+import { replyHeaders, routeHeaders } from './headers.js';
 import { listEnvelope, parseListQuery } from './list-query.js';
 import { KEEPALIVE_COMMENT, SSE_HEADERS } from './sse.js';
 
@@ -98,7 +98,7 @@ async function streamResponse(
     open = true;
     reply.hijack();
     deps.metrics.openStreams.inc();
-    res.writeHead(200, { ...SSE_HEADERS, 'x-request-id': request.id, ...headers });
+    res.writeHead(200, { ...replyHeaders(reply), ...SSE_HEADERS, 'x-request-id': request.id, ...headers });
   };
   const keepalive = setInterval(() => {
     openStream();

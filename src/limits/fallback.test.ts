@@ -69,7 +69,11 @@ test('nothing listening: decisions come from memory within 1 s, at limit / nodes
     assert.equal(await admittedCount(limiter, freshIdentity('anonymous'), { rpm: 2, tpm: 30, daily_requests: 2 }, 30), 1);
     await assert.rejects(limiter.decide({ identity: freshIdentity(), limits: {}, estimatedTokens: Number.NaN }), RangeError);
     const refusal = await limiter.decide({ identity: freshIdentity(), limits: { tpm: 40_000 }, estimatedTokens: 20_000 });
-    assert.equal(refusal.allowed ? undefined : refusal.retryAfterMs, null, 'larger than the per-node share: refused for good');
+    // Larger than this node's share but not than the whole limit: it will fit once Redis is back,
+    // so it is told to wait, not refused for good (a 400 that no client retries).
+    assert.ok(!refusal.allowed && refusal.retryAfterMs !== null && refusal.retryAfterMs > 0, 'larger than the per-node share only: a wait');
+    const never = await limiter.decide({ identity: freshIdentity(), limits: { tpm: 40_000 }, estimatedTokens: 50_000 });
+    assert.equal(never.allowed ? undefined : never.retryAfterMs, null, 'larger than the whole limit: refused for good');
   } finally {
     await limiter.close();
   }

@@ -64,13 +64,25 @@ export class FallbackLimiter implements RateLimiter {
   async decide(request: LimitRequest): Promise<Decision> {
     tokenCost(request.estimatedTokens); // a caller's bug throws here, not as a Redis failure
     if (this.current === 'redis') {
+      const asked = this.options.primary.decide(request);
       try {
-        return await this.withDeadline(this.options.primary.decide(request));
+        return await this.withDeadline(asked);
       } catch (error) {
+        // Redis may still answer after the deadline, and then it has charged the request: undo
+        // that admission, or its concurrency lease would be held for the lease's whole length.
+        void asked.then((late) => {
+          if (!late.allowed) return;
+          void late.admission.release();
+          void late.admission.reconcile(0);
+        }, () => {});
         this.switchTo('memory', error);
       }
     }
-    return this.options.fallback.decide({ ...request, limits: dividedLimits(request.limits, this.options.nodes) });
+    const decision = await this.options.fallback.decide({ ...request, limits: dividedLimits(request.limits, this.options.nodes) });
+    // "Never fits" is judged against the whole limit: a request too big only for this node's
+    // share will fit once Redis is back, so it gets a wait, not a 400 no client retries.
+    if (!decision.allowed && decision.retryAfterMs === null && fitsWhole(request)) return { ...decision, retryAfterMs: this.probeMs };
+    return decision;
   }
 
   async close(): Promise<void> {
@@ -122,6 +134,12 @@ export class FallbackLimiter implements RateLimiter {
       this.scheduleProbe(this.probeMs);
     }
   }
+}
+
+/** Whether the request's tokens fit the undivided token limits. */
+function fitsWhole(request: LimitRequest): boolean {
+  const { tpm, daily_tokens: daily } = request.limits;
+  return (!tpm || request.estimatedTokens <= tpm) && (!daily || request.estimatedTokens <= daily);
 }
 
 /** Each enforced limit divided among `nodes`, rounded down, at least 1. */

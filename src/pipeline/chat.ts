@@ -108,7 +108,8 @@ export async function runChat(deps: PipelineDeps, request: ChatCompletionRequest
  * admission, and the cheap byte bound (an overestimate) only orders the fair queue.
  */
 async function budgetTokens(route: ChatRoute, request: ChatCompletionRequest): Promise<number> {
-  const prompt = countsTokens(route.plan) ? await route.needs.prompt.tokens() : route.needs.prompt.upperBound();
+  // Never the exact count: see PromptSize.estimate. The real usage settles the budget afterwards.
+  const prompt = countsTokens(route.plan) ? route.needs.prompt.estimate() : route.needs.prompt.upperBound();
   const output = route.needs.reservedOutput > 0 ? route.needs.reservedOutput : DEFAULT_OUTPUT_RESERVE;
   return prompt + output * Math.max(1, request.n ?? 1);
 }

@@ -36,14 +36,18 @@ export class ModelCatalog {
   constructor(config: Config, registry: ProviderRegistry, options: CatalogOptions = {}) {
     const now = options.now ?? Date.now;
     const onBreakerChange = options.onBreakerChange ?? (() => {});
-    const backend = options.budgetBackend ?? new MemoryBudgetBackend(now);
+    const local = new MemoryBudgetBackend(now);
+    const shared = options.budgetBackend ?? local;
     const room = new WaitingRoom(config.queue, { now, ...(options.onWait ? { onEvent: options.onWait } : {}) });
     this.waitingRoom = room;
     for (const deployment of config.deployments.values()) {
       const provider = config.providers.get(deployment.provider);
       if (!provider) continue;
       const upstream = registry.bind(provider, deployment);
-      const budget = new DeploymentBudget(deployment.name, deployment.limits, backend, { onFree: () => room.poke(deployment.name) });
+      // A deployment without configured limits keeps its (learned) budget locally: sharing it
+      // would cost a Redis round trip on every call for nothing to enforce.
+      const limited = Object.values(deployment.limits).some((limit) => limit !== undefined);
+      const budget = new DeploymentBudget(deployment.name, deployment.limits, limited ? shared : local, { onFree: () => room.poke(deployment.name) });
       this.deployments.set(deployment.name, new DeploymentState(upstream, config.routing, now, onBreakerChange, budget));
     }
     for (const model of config.models.values()) {

@@ -69,9 +69,10 @@ test('when every deployment lacks budget the request waits for the earliest, the
 });
 
 test('an upstream 429 is held in the shared budget: another node waits out its Retry-After instead of calling', async () => {
+  // Only deployments with configured limits share their budget (the others skip the round trip).
   const shared = new MemoryBudgetBackend();
-  const one = node({ a: {} }, { m: { deployments: ['a'] } }, shared);
-  const two = node({ a: {} }, { m: { deployments: ['a'] } }, shared);
+  const one = node({ a: { limits: { rpm: 6_000 } } }, { m: { deployments: ['a'] } }, shared);
+  const two = node({ a: { limits: { rpm: 6_000 } } }, { m: { deployments: ['a'] } }, shared);
   one.failures.set('a', new GatewayError('limited', { status: 429, type: 'rate_limit_error', code: 'upstream_rate_limited', retryable: true, retryAfterMs: 300, deployment: 'a' }));
   await assert.rejects(one.route('m'), (e: GatewayError) => e.status === 429 && e.attempts === 1, 'the request that was refused is not retried into the window');
   const started = Date.now();
@@ -79,6 +80,21 @@ test('an upstream 429 is held in the shared budget: another node waits out its R
   routed.lease.succeed();
   assert.ok(Date.now() - started >= 250, 'the other node waited for the Retry-After');
   assert.deepEqual(two.calls, ['a'], 'and then called, once');
+});
+
+test('a deployment without configured limits keeps its budget local: nothing to share, no round trip', async () => {
+  const shared = new MemoryBudgetBackend();
+  let takes = 0;
+  const counting = Object.assign(Object.create(shared) as MemoryBudgetBackend, {
+    take: (...args: Parameters<MemoryBudgetBackend['take']>) => {
+      takes += 1;
+      return shared.take(...args);
+    },
+  });
+  const n = node({ a: {} }, { m: { deployments: ['a'] } }, counting);
+  const routed = await n.route('m');
+  routed.lease.succeed();
+  assert.equal(takes, 0);
 });
 
 test('a call holds its concurrency slot until its lease ends; the next waiting request goes at once', async () => {

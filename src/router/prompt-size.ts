@@ -9,7 +9,7 @@ type Encoder = (text: string) => number;
 let encoder: Promise<Encoder> | undefined;
 
 /** o200k_base, the encoding of OpenAI's current models; other vendors' counts are close to it. */
-export function loadEncoder(): Promise<Encoder> {
+function loadEncoder(): Promise<Encoder> {
   encoder ??= import('gpt-tokenizer').then((m) => (text: string) => (text.length === 0 ? 0 : m.encode(text).length));
   return encoder;
 }
@@ -28,6 +28,16 @@ export class PromptSize {
   upperBound(): number {
     this.bound ??= this.count(byteCount);
     return this.bound;
+  }
+
+  /**
+   * A typical count without the tokenizer, for reservations that are settled against the real
+   * usage later: a third of the byte bound (English runs about four bytes a token, CJK about
+   * three). Counting exactly at admission would let anyone stall the process: BPE over one long
+   * unbroken word is quadratic (100 KB of "a" blocks for seconds).
+   */
+  estimate(): number {
+    return Math.ceil(this.upperBound() / 3);
   }
 
   tokens(): Promise<number> {
