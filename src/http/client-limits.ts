@@ -30,10 +30,18 @@ export function limitedAs(identity: Identity | null, peer: string | undefined, h
 }
 
 export function clientLimits(fastify: FastifyInstance, deps: ClientLimitsDeps): void {
+  let warnedProxy = false;
   fastify.addHook('preValidation', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unknown';
     if (deps.exempt.has(route)) return;
-    const who = limitedAs(request.identity, request.raw.socket.remoteAddress, request.headers, deps.addresses);
+    const peer = request.raw.socket.remoteAddress;
+    // Behind a proxy that is not listed as trusted, every keyless caller has the proxy's address
+    // and all of them share one free-tier budget: say so once, loudly.
+    if (!warnedProxy && deps.addresses.size === 0 && request.identity?.kind !== 'api_key' && forwarded(request.headers)) {
+      warnedProxy = true;
+      request.log.warn({ peer }, 'a keyless request carried X-Forwarded-For or Forwarded, but limits.trusted_proxies is empty: if a proxy sits in front of Floodgate, every keyless caller behind it shares one budget; list the proxy there');
+    }
+    const who = limitedAs(request.identity, peer, request.headers, deps.addresses);
     request.client = { key: who.identity, tier: who.tier, priority: deps.tiers[who.tier]?.priority ?? 0 };
     // Config checks that every key's tier exists; anonymous always does.
     const limits = deps.tiers[who.tier] ?? deps.tiers.anonymous!;
@@ -51,6 +59,8 @@ export function clientLimits(fastify: FastifyInstance, deps: ClientLimitsDeps): 
     settleWhenDone(request, reply, decision.admission);
   });
 }
+
+const forwarded = (headers: FastifyRequest['headers']): boolean => headers['x-forwarded-for'] !== undefined || headers.forwarded !== undefined;
 
 /** Frees the slot and settles the tokens once the request is over and its usage is known. */
 function settleWhenDone(request: FastifyRequest, reply: FastifyReply, admission: Admission): void {

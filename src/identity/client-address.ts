@@ -11,10 +11,13 @@ import { BlockList, isIP } from 'node:net';
 export class ClientAddresses {
   private readonly trusted = new BlockList();
   private readonly anyTrusted: boolean;
+  /** How many proxies (addresses or ranges) are trusted. */
+  readonly size: number;
 
   constructor(trustedProxies: readonly string[]) {
     for (const entry of trustedProxies) addTrusted(this.trusted, entry);
     this.anyTrusted = trustedProxies.length > 0;
+    this.size = trustedProxies.length;
   }
 
   /** The caller's address: the peer's, or the nearest untrusted hop named by trusted proxies. */
