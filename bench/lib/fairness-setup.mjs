@@ -56,6 +56,8 @@ export async function startUpstream(ctx, label) {
   return {
     record,
     stats: async () => (await request(`${url}/__fairness/stats`)).body.json(),
+    /** Counters to zero (the bucket keeps its level): called just before the measured load. */
+    reset: async () => (await request(`${url}/__fairness/reset`)).body.dump(),
     stop: () => stopChild(record, { signal: 'SIGTERM', graceMs: 3000 }),
   };
 }

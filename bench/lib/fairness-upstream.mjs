@@ -8,7 +8,7 @@
 //
 // Run as its own process, on the load core, so its timing is not disturbed by the load generator:
 //   node bench/lib/fairness-upstream.mjs --port 9161 --target 9160 --rpm 4200 [--burst-ms 1000]
-// GET /__fairness/stats answers its counters as JSON.
+// GET /__fairness/stats answers its counters as JSON; /__fairness/reset sets them to zero.
 import http from 'node:http';
 import { parseArgs } from 'node:util';
 
@@ -70,9 +70,9 @@ function newStats() {
     byStatus: {},
     rejected429: 0,
     transportErrors: 0,
-    /** Forwarded calls per whole second since the first one: the rate the upstream really saw. */
+    /** Forwarded calls per whole second since the first one (or the reset): the rate the upstream saw. */
     perSecond: [],
-    /** When (ms after the first call) each 429 was answered, to line up with the gateway's log. */
+    /** When (ms after the first call, or the reset) each 429 was answered. */
     rejectedAt: [],
     inFlight: 0,
     maxInFlight: 0,
@@ -82,7 +82,7 @@ function newStats() {
 function main() {
   const opts = options();
   const bucket = new UpstreamBucket(opts.rpm, opts.burstMs);
-  const stats = newStats();
+  let stats = newStats();
   const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 1024 });
   let firstAt;
 
@@ -90,6 +90,13 @@ function main() {
     if (req.url === '/__fairness/stats') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ ...stats, rpm: opts.rpm, burstMs: opts.burstMs, capMs: bucket.cap, incMs: bucket.inc }));
+      return;
+    }
+    if (req.url === '/__fairness/reset') {
+      // Between the warm-up and the measured load: counters start again, the bucket does not.
+      stats = { ...newStats(), inFlight: stats.inFlight };
+      firstAt = performance.now();
+      res.writeHead(204).end();
       return;
     }
     const now = performance.now();
