@@ -1,11 +1,9 @@
 // The chaos benchmark's world: the fault modes, the gateway configuration for each phase, the
 // gateway process itself, and the gateway's own count of upstream calls (its /metrics).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { request } from 'undici';
 import { stringify } from 'yaml';
-import { startChild, stopChild, waitUntil } from './procs.mjs';
-import { PROXY_CORE } from './targets.mjs';
+import { scrapeSamples, startGatewayProcess } from './gateway-process.mjs';
 
 export const MODEL = 'chaos-chat';
 
@@ -67,28 +65,7 @@ export async function startGateway(ctx, phaseName, configText) {
   const label = phaseName.replace(/[^A-Za-z0-9-]+/g, '-');
   const configPath = join(ctx.logDir, `chaos-${label}.yaml`);
   const logFile = join(ctx.logDir, `floodgate-${label}.log`);
-  writeFileSync(configPath, configText);
-  // info, for the breaker transitions (access_log is off, so there are few lines).
-  const record = startChild(
-    'floodgate',
-    ['node', ctx.opts.entry, 'serve', '--config', configPath, '--host', '127.0.0.1', '--port', String(ctx.ports.gateway)],
-    { core: PROXY_CORE, nofile: ctx.nofile, env: { LOG_LEVEL: 'info' }, logFile },
-  );
-  const url = `http://127.0.0.1:${ctx.ports.gateway}`;
-  await waitUntil(record, async () => {
-    const response = await request(`${url}/readyz`);
-    await response.body.dump();
-    return response.statusCode === 200;
-  });
-  return {
-    record,
-    url,
-    logFile,
-    stop: async () => {
-      await stopChild(record, { signal: 'SIGTERM', graceMs: 10_000 });
-      return record.code === 0 || record.code === 'SIGTERM' ? undefined : `gateway exited with ${record.code}: ${record.tail.slice(-5).join(' | ')}`;
-    },
-  };
+  return startGatewayProcess(ctx, { configPath, configText, logFile });
 }
 
 /**
@@ -97,15 +74,8 @@ export async function startGateway(ctx, phaseName, configText) {
  * attempts per routed request, upstream error codes and breaker openings.
  */
 export async function scrapeGateway(url) {
-  const response = await request(`${url}/metrics`);
-  const text = await response.body.text();
   const out = { calls: 0, callsByOutcome: {}, attemptsSum: 0, attemptsCount: 0, errorCodes: {}, breakerOpens: 0 };
-  for (const line of text.split('\n')) {
-    const match = /^(\w+)(?:\{([^}]*)\})? ([0-9.eE+-]+)$/.exec(line);
-    if (!match) continue;
-    const [, name, labelText = '', valueText] = match;
-    const value = Number(valueText);
-    const labels = Object.fromEntries([...labelText.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+  for (const { name, labels, value } of await scrapeSamples(url)) {
     if (name === 'floodgate_upstream_requests_total') {
       out.calls += value;
       out.callsByOutcome[labels.outcome] = (out.callsByOutcome[labels.outcome] ?? 0) + value;

@@ -13,7 +13,8 @@ export function completionProblem(status, text) {
   return `${problem} ${errorCode(text)}`;
 }
 
-function errorCode(text) {
+/** The error code of a gateway error body, or a short description of what came instead. */
+export function errorCode(text) {
   try {
     const body = JSON.parse(text);
     return String(body?.error?.code ?? body?.error?.type ?? 'no code');

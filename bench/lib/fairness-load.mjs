@@ -5,6 +5,7 @@
 // and its own index, so the baseline and the contended phase replay the very same light traffic.
 import { Agent, request } from 'undici';
 import { checkCompletion } from './check.mjs';
+import { errorCode } from './chaos-verdict.mjs';
 import { Samples } from './stats.mjs';
 
 const PROMPT = [{ role: 'user', content: 'Tell me something about rivers.' }];
@@ -51,16 +52,6 @@ export function makeSchedule({ seed, lightClients, lightRate, heavyRate, seconds
     }
   }
   return events.sort((a, b) => a.atMs - b.atMs);
-}
-
-/** The error code of a gateway error body, or a short description of what came instead. */
-function errorCode(text) {
-  try {
-    const body = JSON.parse(text);
-    return String(body?.error?.code ?? body?.error?.type ?? 'no code');
-  } catch {
-    return 'non-JSON body';
-  }
 }
 
 async function sendOne(ctx, event, scheduled) {

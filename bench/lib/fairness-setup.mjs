@@ -1,13 +1,13 @@
 // The fairness benchmark's world: the rate-limited upstream in front of the simulator, the
 // gateway configured with that upstream's budget and a per-address daily quota, and the gateway's
 // own counters (its /metrics) read before and after each phase.
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { stringify } from 'yaml';
 import { startChild, stopChild, waitUntil } from './procs.mjs';
-import { LOAD_CORE, PROXY_CORE } from './targets.mjs';
+import { LOAD_CORE } from './targets.mjs';
+import { scrapeSamples, startGatewayProcess } from './gateway-process.mjs';
 
 export const MODEL = 'fair-chat';
 export const DEPLOYMENT = 'upstream';
@@ -66,28 +66,7 @@ export async function startUpstream(ctx, label) {
 export async function startGateway(ctx, label) {
   const configPath = join(ctx.logDir, `fairness-${label}.yaml`);
   const logFile = join(ctx.logDir, `floodgate-${label}.log`);
-  writeFileSync(configPath, gatewayConfig({ upstreamPort: ctx.ports.upstream, plan: ctx.plan }));
-  const record = startChild(
-    'floodgate',
-    ['node', ctx.opts.entry, 'serve', '--config', configPath, '--host', '127.0.0.1', '--port', String(ctx.ports.gateway)],
-    { core: PROXY_CORE, nofile: ctx.nofile, env: { LOG_LEVEL: 'info' }, logFile },
-  );
-  const url = `http://127.0.0.1:${ctx.ports.gateway}`;
-  await waitUntil(record, async () => {
-    const response = await request(`${url}/readyz`);
-    await response.body.dump();
-    return response.statusCode === 200;
-  });
-  return {
-    record,
-    url,
-    logFile,
-    configPath,
-    stop: async () => {
-      await stopChild(record, { signal: 'SIGTERM', graceMs: 10_000 });
-      return record.code === 0 || record.code === 'SIGTERM' ? undefined : `gateway exited with ${record.code}: ${record.tail.slice(-5).join(' | ')}`;
-    },
-  };
+  return startGatewayProcess(ctx, { configPath, configText: gatewayConfig({ upstreamPort: ctx.ports.upstream, plan: ctx.plan }), logFile });
 }
 
 /**
@@ -96,15 +75,8 @@ export async function startGateway(ctx, label) {
  * the budget queue reports them).
  */
 export async function scrapeGateway(url) {
-  const response = await request(`${url}/metrics`);
-  const text = await response.body.text();
   const out = { upstreamCalls: {}, upstreamErrors: {}, rateLimited: {}, budgetWaits: {}, budgetWaitSeconds: { sum: 0, count: 0 } };
-  for (const line of text.split('\n')) {
-    const match = /^(\w+)(?:\{([^}]*)\})? ([0-9.eE+-]+)$/.exec(line);
-    if (!match) continue;
-    const [, name, labelText = '', valueText] = match;
-    const value = Number(valueText);
-    const labels = Object.fromEntries([...labelText.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+  for (const { name, labels, value } of await scrapeSamples(url)) {
     const add = (map, key) => (map[key] = (map[key] ?? 0) + value);
     if (name === 'floodgate_upstream_requests_total') add(out.upstreamCalls, labels.outcome);
     else if (name === 'floodgate_upstream_errors_total') add(out.upstreamErrors, labels.code);

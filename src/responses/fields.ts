@@ -1,6 +1,7 @@
 // Reading an untrusted JSON body field by field. Every failure is a 400 invalid_request_error whose
 // `param` is the path to the bad value (input[2].content[0].image_url) and whose message follows
 // the real API's wording ("Invalid type for 'x': expected a string, but got an integer instead.").
+import { describeType } from '../core/describe-type.js';
 import { GatewayError } from '../core/errors.js';
 
 export type JsonObject = Record<string, unknown>;
@@ -9,14 +10,7 @@ export function badRequest(message: string, param: string | null, code: string):
   return new GatewayError(message, { status: 400, type: 'invalid_request_error', code, param });
 }
 
-/** How OpenAI names a JSON value's type in its "Invalid type" messages. */
-export function describeType(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return 'an object';
-  if (typeof value === 'number') return Number.isInteger(value) ? 'an integer' : 'a decimal';
-  return `a ${typeof value}`;
-}
+export { describeType };
 
 export const invalidType = (param: string, expected: string, value: unknown): GatewayError =>
   badRequest(`Invalid type for '${param}': expected ${expected}, but got ${describeType(value)} instead.`, param, 'invalid_type');

@@ -7,14 +7,7 @@ export interface WireErrorBody {
   error: Omit<ErrorBody['error'], 'code'> & { code: string | number | null };
 }
 
-/** How OpenAI names a JSON value's type in its "Invalid type" messages. */
-export function describeType(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return 'an object';
-  if (typeof value === 'number') return Number.isInteger(value) ? 'an integer' : 'a decimal';
-  return `a ${typeof value}`;
-}
+export { describeType } from '../core/describe-type.js';
 
 export class SimHttpError extends Error {
   constructor(

@@ -5,7 +5,6 @@
 // interval): a test decides when pending rows reach the database, with flush().
 import { randomBytes } from 'node:crypto';
 import { after, before, describe } from 'node:test';
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import type { FlushConfig } from '../../src/history/history-flushers.js';
 import type { History } from '../../src/history/history.js';
@@ -15,7 +14,9 @@ import { openDatabase, type Database } from '../../src/storage/database.js';
 import { migrate } from '../../src/storage/migrate.js';
 import { POSTGRES_URL, testDatabase, type TestDatabase } from './databases.js';
 
-export const REDIS_URL = process.env.FLOODGATE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+import { dropRedisKeys, REDIS_TEST_URL as REDIS_URL } from './redis-keys.js';
+
+export { dropRedisKeys, REDIS_TEST_URL as REDIS_URL } from './redis-keys.js';
 
 export const HISTORY_BACKENDS = ['embedded on pglite', 'embedded on postgres', 'scale-out'] as const;
 export type HistoryBackend = (typeof HISTORY_BACKENDS)[number];
@@ -28,20 +29,6 @@ export const silentLogger = pino({ level: 'silent' });
 /** A stream key no other test run uses; every key of the history starts with it. */
 export const testStreamKey = (): string => `floodgate:test:${process.pid}:${randomBytes(4).toString('hex')}`;
 
-/** Deletes every key under `prefix` (the stream and its indexes). */
-export async function dropRedisKeys(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    await redis.quit();
-  }
-}
 
 /** A scale-out node over `db` and `streamKey`, manual flush unless `flush` says otherwise. */
 export function openNode(db: Database, streamKey: string, flush: Partial<FlushConfig> = {}, extra: Partial<RedisHistoryOptions> = {}): Promise<History> {

@@ -4,33 +4,22 @@
 // gets a key prefix of its own, deleted afterwards with every key under it.
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { MemoryLimiter, type MemoryLimiterOptions } from '../../src/limits/memory-store.js';
 import { connectLimitsRedis, whenReady } from '../../src/limits/redis-connection.js';
 import { RedisLimiter, type RedisLimiterOptions } from '../../src/limits/redis-store.js';
 import type { RateLimiter } from '../../src/limits/types.js';
 
-export const REDIS_URL = process.env.FLOODGATE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+import { dropRedisKeys, REDIS_TEST_URL as REDIS_URL } from './redis-keys.js';
+
+export { REDIS_TEST_URL as REDIS_URL } from './redis-keys.js';
+/** Deletes every key under `prefix`. */
+export const dropLimitKeys = dropRedisKeys;
 export const silentLogger = pino({ level: 'silent' });
 
 /** A key prefix no other test run uses. */
 export const limitsTestPrefix = (): string => `floodgate:test:limits:${process.pid}:${randomBytes(4).toString('hex')}`;
 
-/** Deletes every key under `prefix`. */
-export async function dropLimitKeys(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    await redis.quit();
-  }
-}
 
 /** A clock that moves only when told. */
 export function fakeClock(start: number): { now: () => number; advance(ms: number): void; set(ms: number): void } {
