@@ -15,7 +15,7 @@ const PNG = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJA
 
 /** One model per behaviour, each on its own deployment so a fault's cooldown touches nothing else. */
 const FAULTS: Record<string, string> = {
-  limited: '429:7',
+  limited: '429:47', // past the queue deadline: passed on, not waited out
   overloaded: '529',
   cut: 'cut:5',
   'error-event': 'error-event:6',

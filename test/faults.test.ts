@@ -43,8 +43,10 @@ const CASES: FaultCase[] = [
     breaker: 'open',
   },
   {
-    // Retry-After 2: the deployment is not called again inside the window; rate limits are not faults.
-    name: '429 with Retry-After', fault: '429:2',
+    // Retry-After 45, past the 30 s queue deadline: waiting would not do, so the upstream's 429 is
+    // passed on at once (a shorter one is waited out: test/upstream-budget.test.ts); the
+    // deployment is not called again inside the window; rate limits are not faults.
+    name: '429 with Retry-After', fault: '429:45',
     plain: { status: 429, code: 'upstream_rate_limited', attempts: 1 },
     stream: { as: 'json', status: 429, code: 'upstream_rate_limited', attempts: 1 },
     rescued: { plain: true, stream: true },
@@ -193,7 +195,7 @@ for (const c of CASES) {
           const body = JSON.parse(reply.text) as { error: { code: string; message: string } };
           assert.equal(body.error.code, expected.code, body.error.message);
           assert.ok(!/127\.0\.0\.1|https?:\/\//.test(body.error.message), 'no upstream address leaks');
-          if (expected.status === 429) assert.equal(reply.headers['retry-after'], '2');
+          if (expected.status === 429) assert.equal(reply.headers['retry-after'], '45');
           assert.equal(reply.headers['x-floodgate-attempts'], String(expected.attempts), 'the error says how many calls were made');
         }
         // Upstream calls are counted when the attempt settles; a stream's when it ends.

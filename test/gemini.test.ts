@@ -33,7 +33,7 @@ let client: OpenAI;
 const ajv = new Ajv({ strict: false });
 
 const FAULTED: Record<string, string> = {
-  limited: '429:7',
+  limited: '429:47', // past the queue deadline: passed on, not waited out
   overloaded: '503',
   broken: '500',
   cut: 'cut:2',
@@ -276,7 +276,7 @@ describe('errors', () => {
   test('429 RESOURCE_EXHAUSTED: a 429 whose Retry-After comes from RetryInfo.retryDelay', async () => {
     const error = await client.chat.completions.create({ model: 'gemini-limited', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
     assert.ok(error instanceof OpenAI.RateLimitError);
-    assert.equal(error.headers?.get('retry-after'), '7');
+    assert.equal(error.headers?.get('retry-after'), '47');
     assert.match(error.message, /limited-g/);
   });
 

@@ -28,7 +28,7 @@ function stackConfig(simulatorUrl: string) {
       'sim-chat-a': { provider: 'sim', model: 'sim-chat' },
       'sim-vision-a': { provider: 'sim', model: 'sim-vision' },
       'sim-embed-a': { provider: 'sim', model: 'sim-embed' },
-      'limited-a': { provider: 'sim', model: 'sim-chat', headers: { 'x-sim-fault': '429:7' } },
+      'limited-a': { provider: 'sim', model: 'sim-chat', headers: { 'x-sim-fault': '429:47' } },
       'broken-a': { provider: 'sim', model: 'sim-chat', headers: { 'x-sim-fault': '500' } },
       'overloaded-a': { provider: 'sim', model: 'sim-chat', headers: { 'x-sim-fault': '503' } },
     },
@@ -298,7 +298,7 @@ describe('typed errors from the openai SDK', () => {
   test('upstream 429 -> RateLimitError with Retry-After naming the deployment', async () => {
     await assert.rejects(client.chat.completions.create({ model: 'limited', messages: [{ role: 'user', content: 'x' }] }), (error: unknown) => {
       assert.ok(error instanceof OpenAI.RateLimitError);
-      assert.equal(error.headers?.get('retry-after'), '7');
+      assert.equal(error.headers?.get('retry-after'), '47');
       assert.match(error.message, /limited-a/);
       return true;
     });

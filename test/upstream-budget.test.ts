@@ -1,6 +1,7 @@
 // Upstream budgets end to end: the simulator behind a recording proxy as the upstream, the gateway
 // in front. Requests over a deployment's rpm wait their turn instead of failing, the upstream sees
-// them spaced by the budget and never has to answer 429; a request that cannot be served before
+// them spaced by the budget and never has to answer 429; an upstream 429 is waited out when its
+// Retry-After allows, passed on when it does not; a request that cannot be served before
 // its queue deadline is refused at once with a Retry-After; a streaming request that waits gets
 // keep-alive comments the SDKs ignore; two nodes sharing a Redis budget respect one rpm together.
 import { after, before, describe, test } from 'node:test';
@@ -151,6 +152,61 @@ describe('an upstream that reports its own budget running out', () => {
     assert.equal(second.status, 200);
     assert.ok(second.ms >= 900, `waited ${second.ms} ms for the upstream's budget`);
     assert.ok(gaps(proxy.arrivals)[0]! >= 900);
+  });
+});
+
+describe('an upstream that answers 429 with a short Retry-After', () => {
+  let proxy: RecordingProxy;
+  let stack: Stack;
+  before(async () => {
+    proxy = await startRecordingProxy();
+    stack = await startStack({
+      config: (simulatorUrl) => {
+        proxy.target = simulatorUrl;
+        return configFrom({
+          providers: { sim: { base_url: proxy.url } },
+          // No configured limits: the gateway learns of the upstream's only from its 429.
+          deployments: { surprised: { provider: 'sim', model: 'sim-chat' } },
+          models: { paced: { deployments: ['surprised'] } },
+          routing: { stream_keepalive_ms: 200 },
+          limits: UNLIMITED_CALLERS,
+        });
+      },
+    });
+  });
+  after(async () => {
+    await stack.close();
+    await proxy.close();
+  });
+
+  test('the 429 is waited out, not passed on: the request and the ones behind it are served once the window is over', async () => {
+    proxy.arrivals.length = 0;
+    proxy.refuse = { count: 1, retryAfterSeconds: 1 };
+    const refused = chat(stack, {});
+    await new Promise((r) => setTimeout(r, 100));
+    const behind = await Promise.all([chat(stack, {}), chat(stack, { stream: true })]);
+    const first = await refused;
+    for (const reply of [first, ...behind]) assert.equal(reply.status, 200, reply.text);
+    assert.equal(first.headers['x-floodgate-attempts'], '2', 'the refused request was tried again');
+    assert.ok(first.ms >= 950, `it waited for the Retry-After: ${first.ms} ms`);
+    assert.equal(behind[0]!.headers['x-floodgate-attempts'], '1', 'the others waited instead of calling into the window');
+    assert.equal(proxy.arrivals.length, 4, 'one refused call, then one each');
+    const sorted = [...proxy.arrivals].sort((a, b) => a - b);
+    assert.ok(sorted[1]! - sorted[0]! >= 950, `nothing reached the upstream inside its window: ${gaps(proxy.arrivals).join(', ')} ms`);
+    assert.match(behind[1]!.text, /^: keep-alive$/m, 'the waiting stream was kept alive');
+    assert.ok(behind[1]!.text.trimEnd().endsWith('data: [DONE]'));
+  });
+
+  test('a Retry-After past the queue deadline is passed on at once, with the upstream\'s Retry-After', async () => {
+    await new Promise((r) => setTimeout(r, 1100));
+    proxy.arrivals.length = 0;
+    proxy.refuse = { count: 1, retryAfterSeconds: 45 };
+    const reply = await chat(stack, {});
+    assert.equal(reply.status, 429, reply.text);
+    assert.ok(reply.ms < 1000, `refused after ${reply.ms} ms`);
+    assert.equal(reply.headers['retry-after'], '45');
+    assert.equal((JSON.parse(reply.text) as { error: { code: string } }).error.code, 'upstream_rate_limited');
+    assert.equal(proxy.arrivals.length, 1);
   });
 });
 

@@ -2,6 +2,7 @@
 // priority between tiers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { FairQueue, type QueueClient } from './fair-queue.js';
 
 interface Item {
@@ -90,4 +91,90 @@ test('ahead: what a new request waits behind, for the early estimate', () => {
   assert.equal(queue.ahead({ key: 'heavy', priority: 0 }, 1000).requests, 101);
   // A higher priority than anyone waiting: nothing ahead.
   assert.deepEqual(queue.ahead({ key: 'boss', priority: 50 }, 1000), { requests: 0, tokens: 0 });
+});
+
+test('a client that starts waiting is served before the rest of a backlog turn already under way', () => {
+  const queue = new FairQueue<Item>(4000);
+  for (let i = 0; i < 100; i++) queue.push(item('heavy', `h${i}`));
+  assert.equal(drain(queue, 6).at(-1), 'h5', 'the heavy client had its first turn (4) and is in its second');
+  queue.push(item('light', 'l0'));
+  assert.deepEqual(drain(queue, 1), ['l0'], 'the new one does not wait for the rest of that turn');
+  assert.deepEqual(drain(queue, 2), ['h6', 'h7']);
+});
+
+test('a new client has one turn first; what it has left waits its place in the round', () => {
+  const queue = new FairQueue<Item>(2000);
+  for (let i = 0; i < 10; i++) queue.push(item('heavy', `h${i}`));
+  assert.deepEqual(drain(queue, 3), ['h0', 'h1', 'h2'], 'first turn of two, then a second turn begins');
+  for (let i = 0; i < 4; i++) queue.push(item('burst', `b${i}`));
+  assert.deepEqual(drain(queue, 7), ['b0', 'b1', 'h3', 'b2', 'b3', 'h4', 'h5']);
+});
+
+test('a client emptied in its first turn is not new again until its place in the round has come up', () => {
+  const queue = new FairQueue<Item>(1000);
+  for (let i = 0; i < 10; i++) queue.push(item('heavy', `h${i}`));
+  assert.deepEqual(drain(queue, 1), ['h0']);
+  queue.push(item('pinger', 'p0'));
+  assert.deepEqual(drain(queue, 1), ['p0'], 'new: served first');
+  queue.push(item('pinger', 'p1'));
+  assert.deepEqual(drain(queue, 3), ['h1', 'p1', 'h2'], 'sent again at once: it waits its place after the heavy client');
+  queue.push(item('pinger', 'p2'));
+  assert.deepEqual(drain(queue, 2), ['p2', 'h3'], 'its place has come up and gone: new again');
+  assert.equal(queue.size, 6);
+});
+
+test('ahead: a new client waits only for the clients in their first turn, not for the round', () => {
+  const queue = new FairQueue<Item>(4000);
+  for (let i = 0; i < 100; i++) queue.push(item('heavy', `h${i}`));
+  drain(queue, 4); // the heavy client's first turn is over: it is in the round
+  queue.push(item('other', 'o1'));
+  assert.deepEqual(queue.ahead({ key: 'light', priority: 0 }, 1000), { requests: 1, tokens: 1000 });
+  // Bigger than one turn: it waits through rounds, behind what the heavy client sends in them.
+  assert.deepEqual(queue.ahead({ key: 'light', priority: 0 }, 6000), { requests: 5, tokens: 5000 });
+});
+
+test('property: whatever the pushes, removals and serving, every request is served once, each client in its own order', () => {
+  const op = fc.oneof(
+    fc.record({ kind: fc.constant('push' as const), client: fc.integer({ min: 0, max: 4 }), cost: fc.integer({ min: 1, max: 9000 }) }),
+    fc.record({ kind: fc.constant('serve' as const) }),
+    fc.record({ kind: fc.constant('remove' as const), pick: fc.nat() }),
+  );
+  fc.assert(
+    fc.property(fc.integer({ min: 500, max: 5000 }), fc.array(op, { maxLength: 200 }), (quantum, ops) => {
+      const queue = new FairQueue<Item>(quantum);
+      const waiting: Item[] = [];
+      const served: Item[] = [];
+      let n = 0;
+      for (const o of ops) {
+        if (o.kind === 'push') {
+          // One priority per client, as a client has one tier.
+          const entry = item(`c${o.client}`, `r${n++}`, o.cost, o.client % 3);
+          queue.push(entry);
+          waiting.push(entry);
+        } else if (o.kind === 'serve') {
+          const next = queue.peek();
+          assert.equal(next === undefined, waiting.length === 0);
+          if (next) {
+            queue.shift(next);
+            served.push(next);
+            waiting.splice(waiting.indexOf(next), 1);
+          }
+        } else if (waiting.length > 0) {
+          const gone = waiting.splice(o.pick % waiting.length, 1)[0]!;
+          assert.equal(queue.remove(gone), true);
+        }
+        assert.equal(queue.size, waiting.length);
+      }
+      for (let next = queue.peek(); next; next = queue.peek()) {
+        queue.shift(next);
+        served.push(next);
+      }
+      assert.equal(served.length, new Set(served).size, 'none twice');
+      assert.equal(queue.size, 0);
+      for (const key of new Set(served.map((s) => s.client.key))) {
+        const ids = served.filter((s) => s.client.key === key).map((s) => Number(s.id.slice(1)));
+        assert.deepEqual(ids, [...ids].sort((a, b) => a - b), `client ${key} in its own order`);
+      }
+    }),
+  );
 });

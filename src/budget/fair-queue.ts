@@ -4,6 +4,13 @@
 // tokens' worth of requests, so one client with a hundred queued requests cannot starve ten
 // clients with one each, and a client of big requests is not starved by clients of small ones.
 //
+// As in FQ-CoDel (RFC 8290), a client that starts waiting is served before the clients already
+// in the round: a light client, whose one request arrives while a heavy client's backlog waits,
+// gets the next budget that frees instead of waiting behind a turn of that backlog. It has one
+// turn there; then it joins the round like everyone else. A client whose queue empties during
+// that first turn stays in the round (empty) until its place comes up, so a client cannot stay
+// "new" forever by sending one request at a time as fast as they are served.
+//
 // A plain data structure without timers or I/O: the waiting room (waiting-room.ts) peeks at the
 // next request, tries to get it budget, and only then takes it off with `shift`. Peeking twice
 // without a change in between gives the same request.
@@ -25,15 +32,20 @@ interface Flow<E> {
   key: string;
   entries: E[];
   deficit: number;
-  /** The flow is at the front of its round and has had this round's quantum. */
+  /** The flow is at the front of its list and has had this turn's quantum. */
   inTurn: boolean;
+  /** In the level's `fresh` list (its first turn) rather than the round. */
+  fresh: boolean;
 }
 
 interface Level<E> {
   priority: number;
+  /** Every flow, including those left empty in the round until their place comes up. */
   flows: Map<string, Flow<E>>;
-  /** Flows with entries, in round-robin order; the first one's turn is now. */
-  active: Array<Flow<E>>;
+  /** Flows that started waiting and have not had their first turn: served before the round. */
+  fresh: Array<Flow<E>>;
+  /** The round, in round-robin order; the first one's turn is now. */
+  round: Array<Flow<E>>;
 }
 
 export class FairQueue<E extends Queued> {
@@ -56,9 +68,9 @@ export class FairQueue<E extends Queued> {
     const level = this.level(entry.client.priority);
     let flow = level.flows.get(entry.client.key);
     if (!flow) {
-      flow = { key: entry.client.key, entries: [], deficit: 0, inTurn: false };
+      flow = { key: entry.client.key, entries: [], deficit: 0, inTurn: false, fresh: true };
       level.flows.set(flow.key, flow);
-      level.active.push(flow);
+      level.fresh.push(flow);
     }
     flow.entries.push(entry);
     this.count += 1;
@@ -67,14 +79,17 @@ export class FairQueue<E extends Queued> {
 
   /** The request to serve next, left in place. */
   peek(): E | undefined {
-    for (const level of this.levels) {
+    for (let i = 0; i < this.levels.length; ) {
+      const level = this.levels[i]!;
       const head = this.peekLevel(level);
       if (head) return head;
+      // Only flows left empty were in it: they are gone now, and so is the level.
+      this.levels.splice(i, 1);
     }
     return undefined;
   }
 
-  /** Takes off the request `peek` returned, spending its cost from its client's round. */
+  /** Takes off the request `peek` returned, spending its cost from its client's turn. */
   shift(entry: E): void {
     const { level, flow } = this.find(entry);
     if (!flow || flow.entries[0] !== entry) throw new Error('FairQueue.shift: not the request at the front');
@@ -95,64 +110,81 @@ export class FairQueue<E extends Queued> {
 
   /**
    * What will be served before a new request of `client` costing `cost`: everything at higher
-   * priorities, the client's own queue, and from each other client at its priority what it may
-   * send in the rounds the new request needs.
+   * priorities, then at its own priority: the clients in their first turn and, unless the
+   * request is served in its own first turn, from each client in the round what it may send in
+   * the rounds the new request needs, and the client's own queue.
    */
   ahead(client: QueueClient, cost: number): { requests: number; tokens: number } {
     let requests = 0;
     let tokens = 0;
+    const take = (flow: Flow<E>, allowance: number): void => {
+      for (const e of flow.entries) {
+        if (e.cost > allowance) break;
+        allowance -= e.cost;
+        requests += 1;
+        tokens += e.cost;
+      }
+    };
     for (const level of this.levels) {
       if (level.priority < client.priority) break;
       if (level.priority > client.priority) {
-        for (const flow of level.active) {
-          requests += flow.entries.length;
-          tokens += flow.entries.reduce((sum, e) => sum + e.cost, 0);
-        }
+        for (const flow of level.flows.values()) take(flow, Infinity);
         continue;
       }
       const own = level.flows.get(client.key);
+      // The turns in the round the request needs: none when a new client's first turn does.
       const ownCost = own?.entries.reduce((sum, e) => sum + e.cost, 0) ?? 0;
-      const rounds = Math.max(1, Math.ceil((ownCost + cost - (own?.deficit ?? 0)) / this.quantum));
-      for (const flow of level.active) {
-        if (flow === own) {
-          requests += flow.entries.length;
-          tokens += ownCost;
-          continue;
-        }
-        let allowance = flow.deficit + rounds * this.quantum;
-        for (const e of flow.entries) {
-          if (e.cost > allowance) break;
-          allowance -= e.cost;
-          requests += 1;
-          tokens += e.cost;
-        }
-      }
+      const rounds = own
+        ? Math.max(1, Math.ceil((ownCost + cost - own.deficit) / this.quantum))
+        : Math.ceil(cost / this.quantum) - 1;
+      const firstTurn = (flow: Flow<E>): number => flow.deficit + (flow.inTurn ? 0 : this.quantum);
+      for (const flow of level.fresh) if (flow !== own) take(flow, firstTurn(flow) + rounds * this.quantum);
+      if (own) take(own, Infinity);
+      if (rounds === 0) continue;
+      for (const flow of level.round) if (flow !== own) take(flow, flow.deficit + rounds * this.quantum);
     }
     return { requests, tokens };
   }
 
   private peekLevel(level: Level<E>): E | undefined {
     let passed = 0;
-    while (level.active.length > 0) {
-      const flow = level.active[0]!;
+    for (;;) {
+      const list = level.fresh.length > 0 ? level.fresh : level.round;
+      const flow = list[0];
+      if (!flow) return undefined;
+      if (flow.entries.length === 0) {
+        // Left empty after its first turn: its place in the round has come up, so it goes.
+        list.shift();
+        level.flows.delete(flow.key);
+        continue;
+      }
       if (!flow.inTurn) {
         flow.deficit += this.quantum;
         flow.inTurn = true;
       }
       const head = flow.entries[0]!;
       if (head.cost <= flow.deficit) return head;
-      flow.inTurn = false;
-      level.active.push(level.active.shift()!);
+      // Its turn is over: to the end of the round.
+      this.endTurn(level, flow);
+      if (list !== level.round) continue;
       passed += 1;
-      if (passed >= level.active.length) {
+      if (passed >= level.round.length) {
         // A whole round served nobody (every head is bigger than several quanta): give every flow
         // the rounds in which still nobody could be served at once, instead of looping through them.
-        const rounds = Math.min(...level.active.map((f) => Math.ceil((f.entries[0]!.cost - f.deficit) / this.quantum))) - 1;
-        if (rounds > 0) for (const f of level.active) f.deficit += rounds * this.quantum;
+        const waiting = level.round.filter((f) => f.entries.length > 0);
+        const rounds = Math.min(...waiting.map((f) => Math.ceil((f.entries[0]!.cost - f.deficit) / this.quantum))) - 1;
+        if (rounds > 0) for (const f of waiting) f.deficit += rounds * this.quantum;
         passed = 0;
       }
     }
-    return undefined;
+  }
+
+  /** Moves the flow at the front of its list to the end of the round. */
+  private endTurn(level: Level<E>, flow: Flow<E>): void {
+    (flow.fresh ? level.fresh : level.round).shift();
+    flow.inTurn = false;
+    flow.fresh = false;
+    level.round.push(flow);
   }
 
   private counted(entry: E, level: Level<E>, flow: Flow<E>): void {
@@ -161,23 +193,32 @@ export class FairQueue<E extends Queued> {
     if (left > 0) this.perClient.set(entry.client.key, left);
     else this.perClient.delete(entry.client.key);
     if (flow.entries.length > 0) return;
-    // An emptied flow leaves the round and forgets its deficit, as DRR prescribes: credit is not
-    // saved up while idle.
+    if (flow.fresh) {
+      // Emptied in (or before) its first turn: it keeps a place at the end of the round, empty,
+      // so that a request it sends next waits its turn there instead of being new again.
+      level.fresh.splice(level.fresh.indexOf(flow), 1);
+      flow.fresh = false;
+      flow.inTurn = false;
+      level.round.push(flow);
+      return;
+    }
+    // An emptied flow in the round leaves it and forgets its deficit, as DRR prescribes: credit
+    // is not saved up while idle.
     level.flows.delete(flow.key);
-    level.active.splice(level.active.indexOf(flow), 1);
+    level.round.splice(level.round.indexOf(flow), 1);
     if (level.flows.size === 0) this.levels.splice(this.levels.indexOf(level), 1);
   }
 
   private find(entry: E): { level: Level<E>; flow: Flow<E> | undefined } {
     const level = this.levels.find((l) => l.priority === entry.client.priority);
-    if (!level) return { level: { priority: entry.client.priority, flows: new Map(), active: [] }, flow: undefined };
+    if (!level) return { level: { priority: entry.client.priority, flows: new Map(), fresh: [], round: [] }, flow: undefined };
     return { level, flow: level.flows.get(entry.client.key) };
   }
 
   private level(priority: number): Level<E> {
     let level = this.levels.find((l) => l.priority === priority);
     if (!level) {
-      level = { priority, flows: new Map(), active: [] };
+      level = { priority, flows: new Map(), fresh: [], round: [] };
       const at = this.levels.findIndex((l) => l.priority < priority);
       this.levels.splice(at < 0 ? this.levels.length : at, 0, level);
     }

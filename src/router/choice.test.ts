@@ -18,6 +18,8 @@ import { Router } from './router.js';
 function node(deployments: Record<string, Record<string, unknown>>, models: Record<string, Record<string, unknown>>, backend: BudgetBackend = new MemoryBudgetBackend()) {
   const calls: string[] = [];
   const failures = new Map<string, GatewayError>();
+  /** Deployments whose failure happens once, then they answer. */
+  const once = new Set<string>();
   const kind: ProviderKind = {
     kind: 'openai-compatible',
     create: (_provider, deployment) => ({
@@ -25,7 +27,10 @@ function node(deployments: Record<string, Record<string, unknown>>, models: Reco
       chat: async (): Promise<ChatOutcome> => {
         calls.push(deployment.name);
         const failure = failures.get(deployment.name);
-        if (failure) throw failure;
+        if (failure) {
+          if (once.has(deployment.name)) failures.delete(deployment.name);
+          throw failure;
+        }
         return { kind: 'completion', completion: { id: 'x', object: 'chat.completion', created: 0, model: 'up', choices: [] } };
       },
     }),
@@ -42,7 +47,7 @@ function node(deployments: Record<string, Record<string, unknown>>, models: Reco
       await lease.deployment.upstream.chat({ model, messages: [] }, { signal, requestId: 'r' });
       return lease.deployment.name;
     }, { tokens: 10 });
-  return { calls, failures, catalog, route };
+  return { calls, failures, once, catalog, route };
 }
 
 test('a deployment without budget is passed over like one in cooldown: the fallback serves at once', async () => {
@@ -68,18 +73,37 @@ test('when every deployment lacks budget the request waits for the earliest, the
   assert.ok(routed.every((r) => r.attempts === 1));
 });
 
-test('an upstream 429 is held in the shared budget: another node waits out its Retry-After instead of calling', async () => {
+const limited = (retryAfterMs: number) =>
+  new GatewayError('limited', { status: 429, type: 'rate_limit_error', code: 'upstream_rate_limited', retryable: true, retryAfterMs, deployment: 'a' });
+
+test('an upstream 429 is held in the shared budget: the request waits out its Retry-After and is served, and another node waits too', async () => {
   // Only deployments with configured limits share their budget (the others skip the round trip).
   const shared = new MemoryBudgetBackend();
   const one = node({ a: { limits: { rpm: 6_000 } } }, { m: { deployments: ['a'] } }, shared);
   const two = node({ a: { limits: { rpm: 6_000 } } }, { m: { deployments: ['a'] } }, shared);
-  one.failures.set('a', new GatewayError('limited', { status: 429, type: 'rate_limit_error', code: 'upstream_rate_limited', retryable: true, retryAfterMs: 300, deployment: 'a' }));
-  await assert.rejects(one.route('m'), (e: GatewayError) => e.status === 429 && e.attempts === 1, 'the request that was refused is not retried into the window');
+  one.failures.set('a', limited(300));
+  one.once.add('a');
   const started = Date.now();
-  const routed = await two.route('m');
-  routed.lease.succeed();
+  const first = one.route('m');
+  await new Promise((r) => setTimeout(r, 50));
+  const other = await two.route('m');
+  other.lease.succeed();
   assert.ok(Date.now() - started >= 250, 'the other node waited for the Retry-After');
   assert.deepEqual(two.calls, ['a'], 'and then called, once');
+  const retried = await first;
+  retried.lease.succeed();
+  assert.equal(retried.attempts, 2, 'the refused request was retried once the window was over, not passed on');
+  assert.ok(Date.now() - started >= 250);
+  assert.deepEqual(one.calls, ['a', 'a']);
+});
+
+test('an upstream 429 whose Retry-After ends past the queue deadline reaches the caller at once, with that Retry-After', async () => {
+  const n = node({ a: {} }, { m: { deployments: ['a'] } });
+  n.failures.set('a', limited(45_000));
+  const started = Date.now();
+  await assert.rejects(n.route('m'), (e: GatewayError) => e.status === 429 && e.attempts === 1 && e.retryAfterMs === 45_000);
+  assert.ok(Date.now() - started < 500, 'refused to wait, not waited in vain');
+  assert.deepEqual(n.calls, ['a']);
 });
 
 test('a deployment without configured limits keeps its budget local: nothing to share, no round trip', async () => {

@@ -42,10 +42,16 @@ export class Chooser {
     private readonly random: () => number,
   ) {}
 
-  /** Whether some deployment may be called, now or once budget allows. */
-  anyCallable(models: readonly RoutedModel[]): boolean {
+  /**
+   * Whether some deployment may be called, now or once budget allows, or (`waiting`: the request
+   * may wait) once an upstream's Retry-After has passed.
+   */
+  anyCallable(models: readonly RoutedModel[], waiting: boolean): boolean {
     const now = this.now();
-    return models.some((m) => this.candidates(m, now).callable.length > 0);
+    return models.some((m) => {
+      const { callable, rateLimited } = this.candidates(m, now);
+      return callable.length > 0 || (waiting && rateLimited.length > 0);
+    });
   }
 
   /** Whether a deployment this request has not tried may be called. */
@@ -55,16 +61,17 @@ export class Chooser {
   }
 
   /**
-   * The next deployment, with its budget taken; undefined when none may be called. A first
-   * attempt waits for budget and for Retry-After windows (and is refused early if its turn would
-   * come after its deadline); a retry waits only for budget we keep ourselves: an upstream that
-   * rate-limited the request, or a refusal to wait, ends it with the failure it already has.
+   * The next deployment, with its budget taken; undefined when none may be called. Every attempt
+   * waits for budget and for upstream Retry-After windows, within the request's one deadline: an
+   * upstream 429 is not passed on while waiting a little would do. A first attempt that cannot be
+   * served before the deadline is refused early; a retry that cannot ends (undefined), and the
+   * caller gets the failure it already has, the upstream's 429 with its Retry-After included.
    */
   async choose(
     models: readonly RoutedModel[], tried: ReadonlySet<DeploymentState>, demand: Demand, retry: boolean,
     room: WaitingRoom | undefined, signal: CancelSignal, wait: WaitState,
   ): Promise<Choice | undefined> {
-    const look = (): Promise<Attempt<Choice>> => this.look(models, tried, demand, retry);
+    const look = (): Promise<Attempt<Choice>> => this.look(models, tried, demand);
     let pool = room && room.size > 0 ? poolOf(models) : undefined;
     let first: { readyInMs: number; reason: WaitReason } | undefined;
     // With others already waiting, a newcomer queues behind them even if budget has just come back.
@@ -91,7 +98,7 @@ export class Chooser {
   }
 
   /** Tries each callable deployment in the order the failover rules give, taking budget from the first that has it. */
-  private async look(models: readonly RoutedModel[], tried: ReadonlySet<DeploymentState>, demand: Demand, retry: boolean): Promise<Attempt<Choice>> {
+  private async look(models: readonly RoutedModel[], tried: ReadonlySet<DeploymentState>, demand: Demand): Promise<Attempt<Choice>> {
     const now = this.now();
     let soonest: { readyInMs: number; reason: WaitReason } | undefined;
     const later = (readyInMs: number, reason: WaitReason): void => {
@@ -100,14 +107,13 @@ export class Chooser {
     for (const retryPass of [false, true]) {
       for (const model of models) {
         const { callable, rateLimited } = this.candidates(model, now);
-        if (!retry) for (const c of rateLimited) later(c.state.coolingFor(now), 'rate_limited');
+        for (const c of rateLimited) later(c.state.coolingFor(now), 'rate_limited');
         const usable = callable.filter((c) => tried.has(c.state) === retryPass);
         if (usable.length === 0) continue;
         for (const candidate of STRATEGY_ORDER[model.config.strategy](usable, { random: this.random, now })) {
           const take = await candidate.state.budget.tryTake(demand.tokens);
           if (!take.ok) {
-            if (take.reason !== 'hold') later(take.readyInMs, 'budget');
-            else if (!retry) later(take.readyInMs, 'rate_limited');
+            later(take.readyInMs, take.reason === 'hold' ? 'rate_limited' : 'budget');
             continue;
           }
           // Another request may have opened its breaker or had it rate-limited while we waited for the budget.

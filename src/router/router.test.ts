@@ -208,8 +208,8 @@ test('failover to an untried deployment is immediate; a retry of a tried one wai
 
 test('after a backoff the choice is made again: a deployment that went into cooldown meanwhile is not called', async () => {
   const s: ReturnType<typeof setup> = setup({ deployments: ['a'], models: { m: { deployments: ['a'] } } }, () => {
-    // Another request got a 429 with Retry-After 30 from `a` while this one slept.
-    s.catalog.deployments.get('a')!.recordFailure(failure(429, 'upstream_rate_limited', { retryAfterSeconds: 30 })('a'), false);
+    // Another request got a 429 from `a` while this one slept, with a Retry-After past the queue deadline.
+    s.catalog.deployments.get('a')!.recordFailure(failure(429, 'upstream_rate_limited', { retryAfterSeconds: 60 })('a'), false);
   });
   s.behaviour.set('a', failure(502, 'upstream_unreachable'));
   await assert.rejects(s.call('m'), (e: GatewayError) => e.code === 'upstream_unreachable');

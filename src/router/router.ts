@@ -2,7 +2,8 @@
 // fallback models, until one answers or there is no reason to go on. The rules, in order:
 // - never call a deployment inside its Retry-After or cooldown window, nor past its upstream
 //   budget (requests and tokens per minute, calls at once); when every deployment is held back
-//   only by budget or a Retry-After, the request waits its turn for one (choice.ts);
+//   only by budget or a Retry-After, the request waits its turn for one (choice.ts), on a retry
+//   too: an upstream's 429 reaches the caller only when its Retry-After ends past the deadline;
 // - skip deployments whose breaker is open, unless more than half of a model's deployments are
 //   ejected (panic: then all serve, since a breaker that ejects everything helps nobody);
 // - prefer deployments this request has not tried; a retry of a tried one waits a jittered backoff;
@@ -93,7 +94,7 @@ export class Router {
     while (failures.length < this.settings.max_attempts) {
       if (signal.aborted) throw signal.reason;
       if (failures.length > 0) {
-        if (!this.chooser.anyCallable(models)) break;
+        if (!this.chooser.anyCallable(models, plan.waitingRoom !== undefined)) break;
         if (!this.budget.tryAcquire()) {
           stoppedBecause = 'the retry budget is spent';
           break;

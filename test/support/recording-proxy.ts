@@ -12,13 +12,22 @@ export interface RecordingProxy {
   arrivals: number[];
   /** Added to every answer, as an upstream's own rate-limit headers would be. */
   extraHeaders: Record<string, string>;
+  /** The next `count` calls are answered 429 with this Retry-After, as OpenAI answers them. */
+  refuse: { count: number; retryAfterSeconds: number };
   close(): Promise<void>;
 }
 
 export async function startRecordingProxy(): Promise<RecordingProxy> {
-  const proxy: RecordingProxy = { target: '', url: '', arrivals: [], extraHeaders: {}, close: async () => {} };
+  const proxy: RecordingProxy = { target: '', url: '', arrivals: [], extraHeaders: {}, refuse: { count: 0, retryAfterSeconds: 1 }, close: async () => {} };
   const server: Server = createServer((req, res) => {
     if (req.method === 'POST') proxy.arrivals.push(Date.now());
+    if (req.method === 'POST' && proxy.refuse.count > 0) {
+      proxy.refuse.count -= 1;
+      req.resume();
+      res.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(proxy.refuse.retryAfterSeconds) });
+      res.end(JSON.stringify({ error: { message: 'Rate limit reached for requests.', type: 'requests', param: null, code: 'rate_limit_exceeded' } }));
+      return;
+    }
     const target = new URL(proxy.target);
     const upstream = httpRequest(
       { host: target.hostname, port: target.port, method: req.method, path: `${target.pathname.replace(/\/v1$/, '')}${req.url ?? '/'}`, headers: req.headers },
