@@ -276,12 +276,13 @@ describe('two nodes sharing a Redis budget', () => {
     };
   }
 
-  test('together they respect one rpm: one burst of a second\'s worth, then a call every half second, not one per node', async () => {
+  test('together they respect one rpm: one burst, then a call every half second, not one per node', async () => {
     const a = node();
     const b = node();
     await Promise.all([a.chat(), b.chat(), a.chat(), b.chat(), a.chat(), b.chat()]);
     assert.equal(proxy.arrivals.length, 6);
-    // rpm 120 shared: two at once (the burst), then one every 500 ms: 2 s for six calls. Each node
+    // rpm 120 shared: a burst of 900 ms (the second call 100 ms after the first), then one every
+    // 500 ms: 2.1 s for six calls. Each node
     // on its own budget would have sent its three within half a second.
     const first = Math.min(...proxy.arrivals);
     const offsets = proxy.arrivals.map((t) => t - first).sort((x, y) => x - y);

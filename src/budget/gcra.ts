@@ -6,15 +6,22 @@
 // Why a small burst (BURST_MS) rather than a minute's worth: upstreams refill continuously
 // (OpenAI, Anthropic) and may enforce a per-minute limit over shorter slices (OpenAI documents
 // 60,000 rpm enforced as 1,000 a second). A budget that lets at most one second's worth out at
-// once, then spaces calls at the configured rate, stays inside every such scheme, so no call we
-// make is answered 429. A request bigger than the whole burst (a long prompt against a small tpm)
-// still goes out, once the bucket is empty, and the debt it leaves holds back the next ones.
+// once, then spaces calls at the configured rate, stays inside such schemes. Not quite a whole
+// second's worth, though: calls sent on our schedule reach the upstream a little bunched (network
+// and scheduling jitter), and an upstream bucket we had filled to the brim would refuse the one
+// that arrives early. Keeping TRANSIT_SLACK_MS of it free absorbs that much jitter, at no cost to
+// the sustained rate. A request bigger than the whole burst (a long prompt against a small tpm)
+// still goes out, once the bucket is empty, and the debt it leaves holds back the next ones. An
+// upstream whose real limits are below the configured ones still answers 429 now and then; the
+// router waits those out (router/choice.ts).
 //
 // Floats are fine here: an upstream's own accounting is not exact to the ms either, and a
 // microsecond of slack (EPSILON_MS) keeps rounding from refusing a call that is due.
 
+/** Early arrival an upstream's per-second bucket can absorb when we leave this much of it free. */
+const TRANSIT_SLACK_MS = 100;
 /** The most work a budget lets out at once, in ms of its rate (at least one unit always fits). */
-export const BURST_MS = 1_000;
+export const BURST_MS = 1_000 - TRANSIT_SLACK_MS;
 const MINUTE_MS = 60_000;
 const EPSILON_MS = 1e-3;
 
@@ -25,7 +32,7 @@ export interface Rate {
   cap: number;
 }
 
-/** A per-minute limit as a rate: spaced evenly, one second's worth (or one unit) at once. */
+/** A per-minute limit as a rate: spaced evenly, BURST_MS of it (or one unit) at once. */
 export function perMinute(limit: number, burstMs = BURST_MS): Rate {
   const inc = MINUTE_MS / limit;
   return { inc, cap: Math.max(inc, burstMs) };

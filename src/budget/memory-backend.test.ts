@@ -24,10 +24,11 @@ test('rpm 60 lets one call out per second, at once when idle, and says when the 
   assert.equal((await budget.tryTake(0)).ok, true);
 });
 
-test('a bigger rpm allows a burst of one second\'s worth, then spaces calls evenly', async () => {
+test('a bigger rpm allows a burst of nearly one second\'s worth, then spaces calls evenly', async () => {
   const c = clock();
   const budget = new DeploymentBudget('d', { rpm: 600 }, new MemoryBudgetBackend(c.now));
-  for (let i = 0; i < 10; i++) assert.equal((await budget.tryTake(0)).ok, true, `call ${i} of the burst`);
+  // 900 ms of the rate: a second's worth, less the slack kept for calls that arrive bunched.
+  for (let i = 0; i < 9; i++) assert.equal((await budget.tryTake(0)).ok, true, `call ${i} of the burst`);
   const refused = await budget.tryTake(0);
   assert.equal(refused.ok, false);
   assert.equal(!refused.ok && refused.readyInMs, 100);
@@ -42,25 +43,25 @@ test('a bigger rpm allows a burst of one second\'s worth, then spaces calls even
 
 test('tpm: a request bigger than the burst goes out once the bucket is empty and its debt holds back the next', async () => {
   const c = clock();
-  // 6,000 tpm: 100 tokens a second, a burst of 100.
+  // 6,000 tpm: 100 tokens a second, a burst of 90.
   const budget = new DeploymentBudget('d', { tpm: 6000 }, new MemoryBudgetBackend(c.now));
   assert.equal((await budget.tryTake(400)).ok, true, 'oversized, but the bucket was empty');
   const next = await budget.tryTake(50);
-  assert.deepEqual(next, { ok: false, readyInMs: 3500, reason: 'tokens' }, '4 s of debt, less the 1 s burst, plus its own 0.5 s');
-  c.advance(3500);
+  assert.deepEqual(next, { ok: false, readyInMs: 3600, reason: 'tokens' }, '4 s of debt, less the 0.9 s burst, plus its own 0.5 s');
+  c.advance(3600);
   assert.equal((await budget.tryTake(50)).ok, true);
 });
 
 test('the real usage settles the estimate: a refund lets the next call out sooner, an overrun holds it back', async () => {
   const c = clock();
   const budget = new DeploymentBudget('d', { tpm: 6000 }, new MemoryBudgetBackend(c.now));
-  const first = await budget.tryTake(100);
+  const first = await budget.tryTake(90);
   assert.ok(first.ok);
-  assert.equal((await budget.tryTake(100)).ok, false);
+  assert.equal((await budget.tryTake(90)).ok, false);
   first.grant.recordUsage(10);
   first.grant.release();
   await new Promise((r) => setImmediate(r));
-  assert.equal((await budget.tryTake(90)).ok, true, '90 tokens refunded');
+  assert.equal((await budget.tryTake(80)).ok, true, '80 tokens refunded');
 
   const c2 = clock();
   const strict = new DeploymentBudget('e', { tpm: 6000 }, new MemoryBudgetBackend(c2.now));
@@ -71,19 +72,19 @@ test('the real usage settles the estimate: a refund lets the next call out soone
   small.grant.release(); // idempotent: charged once
   await new Promise((r) => setImmediate(r));
   const after = await strict.tryTake(10);
-  assert.deepEqual(after, { ok: false, readyInMs: 2100, reason: 'tokens' }, '3 s of use, less the burst, plus its own 0.1 s');
+  assert.deepEqual(after, { ok: false, readyInMs: 2200, reason: 'tokens' }, '3 s of use, less the 0.9 s burst, plus its own 0.1 s');
 });
 
 test('a refund never buys more than a full bucket', async () => {
   const c = clock();
   const budget = new DeploymentBudget('d', { tpm: 6000 }, new MemoryBudgetBackend(c.now));
-  const grant = await budget.tryTake(100);
+  const grant = await budget.tryTake(90);
   assert.ok(grant.ok);
   c.advance(60_000);
   grant.grant.recordUsage(0);
   grant.grant.release();
   await new Promise((r) => setImmediate(r));
-  assert.equal((await budget.tryTake(100)).ok, true);
+  assert.equal((await budget.tryTake(90)).ok, true);
   assert.equal((await budget.tryTake(10)).ok, false, 'one burst, not one plus the refund');
 });
 
@@ -148,6 +149,6 @@ test('a deployment without limits always has budget', async () => {
 
 test('perMinute: spacing and burst', () => {
   assert.deepEqual(perMinute(60), { inc: 1000, cap: 1000 });
-  assert.deepEqual(perMinute(600), { inc: 100, cap: 1000 });
+  assert.deepEqual(perMinute(600), { inc: 100, cap: 900 }, 'a second\'s worth, less 100 ms of slack for calls that arrive bunched');
   assert.deepEqual(perMinute(30), { inc: 2000, cap: 2000 }, 'at least one call fits');
 });
