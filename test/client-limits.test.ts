@@ -10,6 +10,7 @@ import { newApiKey } from '../src/identity/api-keys.js';
 import { configFrom, startStack, type Stack } from './support/stack.js';
 
 const key = newApiKey();
+const dailyKey = newApiKey();
 let stack: Stack;
 
 function chat(body: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
@@ -26,12 +27,17 @@ before(async () => {
     config: (url) => {
       const config = configFrom({
         providers: { sim: { base_url: url } },
-        deployments: { d: { provider: 'sim', model: 'sim-chat' }, slow: { provider: 'sim', model: 'sim-chat', headers: { 'x-sim-fault': 'slow-first-byte:1500' } } },
-        models: { chat: { deployments: ['d'] }, 'slow-chat': { deployments: ['slow'] } },
-        auth: { api_keys: [{ id: 'team', sha256: key.sha256, tier: 'pro' }] },
+        deployments: {
+          d: { provider: 'sim', model: 'sim-chat' },
+          slow: { provider: 'sim', model: 'sim-chat', headers: { 'x-sim-fault': 'slow-first-byte:1500' } },
+          // Rate limited upstream for longer than the queue deadline: its 429 reaches the caller.
+          saturated: { provider: 'sim', model: 'sim-chat', headers: { 'x-sim-fault': '429:45' } },
+        },
+        models: { chat: { deployments: ['d'] }, 'slow-chat': { deployments: ['slow'] }, 'saturated-chat': { deployments: ['saturated'] } },
+        auth: { api_keys: [{ id: 'team', sha256: key.sha256, tier: 'pro' }, { id: 'daily', sha256: dailyKey.sha256, tier: 'daily' }] },
         limits: {
           trusted_proxies: ['10.0.0.0/8'],
-          tiers: { anonymous: { rpm: 3, tpm: 100_000 }, pro: { rpm: 100, tpm: 3_000, concurrency: 1 } },
+          tiers: { anonymous: { rpm: 3, tpm: 100_000 }, pro: { rpm: 100, tpm: 3_000, concurrency: 1 }, daily: { daily_requests: 2 } },
         },
       });
       config.overload.enabled = false;
@@ -98,6 +104,24 @@ describe('client limits', () => {
       client.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'hi' }], max_tokens: 5_000 }),
       (e: unknown) => e instanceof OpenAI.BadRequestError && /more than the limit of 3000 tokens per minute/.test(e.message),
     );
+  });
+
+  it('does not count a request turned away for want of upstream capacity against the daily quota', async () => {
+    const auth = { authorization: `Bearer ${dailyKey.key}` };
+    const turnedAway = await chat({ model: 'saturated-chat' }, auth);
+    assert.equal(turnedAway.statusCode, 429);
+    assert.equal(((await turnedAway.body.json()) as { error: { code: string } }).error.code, 'upstream_rate_limited');
+    await new Promise((resolve) => setTimeout(resolve, 100)); // settled once the answer is over
+    const statuses: number[] = [];
+    const codes: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await chat({}, auth);
+      statuses.push(res.statusCode);
+      codes.push(res.statusCode === 200 ? 'ok' : ((await res.body.json()) as { error: { message: string } }).error.message);
+      if (res.statusCode === 200) await res.body.dump();
+    }
+    assert.deepEqual(statuses, [200, 200, 429], codes.join('; '));
+    assert.match(codes[2]!, /requests per day/);
   });
 
   it('limits requests in flight at once', async () => {

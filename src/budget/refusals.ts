@@ -7,6 +7,14 @@ export type WaitReason = 'budget' | 'rate_limited';
 
 const seconds = (ms: number): number => Math.max(1, Math.ceil(ms / 1000));
 
+/** Codes of the answers that turn a request away for want of upstream capacity, not for anything it did. */
+const CAPACITY_CODES = new Set(['upstream_budget_exhausted', 'upstream_rate_limited', 'too_many_waiting_requests', 'queue_full']);
+
+/** The request was turned away for want of upstream capacity (the queue's refusals, an upstream 429 passed on). */
+export function isCapacityRefusal(error: unknown): boolean {
+  return error instanceof GatewayError && CAPACITY_CODES.has(error.code);
+}
+
 /** Its turn would come after its deadline (estimated on arrival, or seen as the deadline passed). */
 export function budgetExhausted(model: string, waitMs: number, deadlineMs: number, reason: WaitReason): GatewayError {
   const why = reason === 'budget' ? 'has upstream budget left' : 'may be called before its Retry-After ends';

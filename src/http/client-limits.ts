@@ -72,8 +72,10 @@ function settleWhenDone(request: FastifyRequest, reply: FastifyReply, admission:
       void (meter ? meter.settled() : Promise.resolve()).then(() => {
         // What the upstream reported replaces the estimate. An answer that came without any
         // usage keeps the estimate charged (strict when unknown); a request that reached no
-        // upstream, or failed, used nothing and gets it back.
+        // upstream, or failed, used nothing and gets it back. One turned away for want of
+        // upstream capacity does not count against the day's quota either.
         if (meter?.deployment !== undefined) return admission.reconcile(meter.promptTokens + meter.completionTokens);
+        if (meter?.turnedAway) return admission.reconcile(0, { unserved: true });
         if (reply.raw.statusCode >= 400 || !meter) return admission.reconcile(0);
         return undefined;
       });

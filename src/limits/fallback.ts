@@ -73,7 +73,7 @@ export class FallbackLimiter implements RateLimiter {
         void asked.then((late) => {
           if (!late.allowed) return;
           void late.admission.release();
-          void late.admission.reconcile(0);
+          void late.admission.reconcile(0, { unserved: true });
         }, () => {});
         this.switchTo('memory', error);
       }

@@ -142,6 +142,24 @@ for (const backend of LIMITER_BACKENDS) {
       near(next.retryAfterMs, midnight - before, 'retryAfterMs');
     });
 
+    test('a request turned away unserved gives back its day\'s count and its tokens, but not its minute\'s request, once', async () => {
+      const id = freshIdentity();
+      const limits = { daily_requests: 2, rpm: 2, daily_tokens: 1_000 };
+      const a = admitted(await decide(id, limits, 400));
+      admitted(await decide(id, limits, 400));
+      refused(await decide(id, limits, 100), 'daily_requests');
+      await a.admission.reconcile(0, { unserved: true });
+      await a.admission.reconcile(0, { unserved: true }); // only the first counts
+      // The day has room again; the minute's two requests stay spent, so looping is still limited.
+      const wait = refused(await decide(id, limits, 600), 'requests').retryAfterMs!;
+      await t.advance(wait);
+      const c = admitted(await decide(id, limits, 600)); // 400 + 600 tokens: a's 400 came back
+      // A served request keeps its day's count, whatever its usage.
+      await c.admission.reconcile(0);
+      await t.advance(30_000);
+      refused(await decide(id, limits, 1), 'daily_requests');
+    });
+
     test('budgets for the x-ratelimit headers: limit, remaining and time until full', async () => {
       const id = freshIdentity();
       const limits = { rpm: 10, tpm: 6_000 };

@@ -161,19 +161,22 @@ export class MemoryLimiter implements RateLimiter {
         released = true;
         return done;
       },
-      reconcile: (actualTokens) => {
+      reconcile: (actualTokens, settlement) => {
         if (reconciled || !(actualTokens >= 0)) return done;
         reconciled = true;
         const difference = tokenCost(actualTokens) - cost;
-        if (difference === 0) return done;
+        const giveBackRequest = Boolean(settlement?.unserved && limits.daily_requests);
+        if (difference === 0 && !giveBackRequest) return done;
         const now = this.clock();
         // By lookup: a swept entry is recreated, so over-use is charged even then.
         const current = this.entries.get(identity) ?? this.touch(identity, now);
-        if (limits.tpm) {
+        if (limits.tpm && difference !== 0) {
           const tokens = advance(fromNow(current.tokens, now), limits.tpm, difference);
           current.tokens = tokens.ms < now ? { ms: now, frac: 0 } : tokens;
         }
+        // Day counts only while the day charged is still the current one.
         if (limits.daily_tokens && current.day === day) current.dayTokens = Math.max(0, current.dayTokens + difference);
+        if (giveBackRequest && current.day === day) current.dayRequests = Math.max(0, current.dayRequests - 1);
         return done;
       },
     };

@@ -107,23 +107,25 @@ return {code, wait, day, rr, rs, tr, ts}`;
 /**
  * Replaces a reservation with real usage: moves the tokens TAT by the difference (never before
  * now: a refund cannot buy more than a full budget) and, if the day is still the one charged,
- * the day's token count.
+ * the day's token count; for a request the gateway did not serve, gives back its day's request.
  * KEYS: 1 state hash
  * ARGV: 1 tpm (0: not enforced), 2 actual minus estimated tokens, 3 the UTC day charged ('': daily
- *       tokens not enforced)
+ *       tokens not enforced), 4 the UTC day whose request count to give back ('': none)
  * Returns 1.
  */
 const RECONCILE = `${PRELUDE}
 local tpm, diff = tonumber(ARGV[1]), tonumber(ARGV[2])
-local s = redis.call('HMGET', KEYS[1], 'tm', 'tf', 'd', 'dt')
+local s = redis.call('HMGET', KEYS[1], 'tm', 'tf', 'd', 'dt', 'dr')
 local ttl = redis.call('PTTL', KEYS[1])
-if tpm > 0 then
+if tpm > 0 and diff ~= 0 then
   local m, f = advance(tpm, diff, from_now(tonumber(s[1]) or 0, tonumber(s[2]) or 0))
   if m < now then m, f = now, 0 end
   redis.call('HSET', KEYS[1], 'tm', int(m), 'tf', int(f))
   ttl = math.max(ttl, m - now + 1)
 end
-if tonumber(s[3]) == tonumber(ARGV[3]) then redis.call('HSET', KEYS[1], 'dt', int(math.max(0, (tonumber(s[4]) or 0) + diff))) end
+local charged = tonumber(s[3])
+if ARGV[3] ~= '' and charged == tonumber(ARGV[3]) then redis.call('HSET', KEYS[1], 'dt', int(math.max(0, (tonumber(s[4]) or 0) + diff))) end
+if ARGV[4] ~= '' and charged == tonumber(ARGV[4]) then redis.call('HSET', KEYS[1], 'dr', int(math.max(0, (tonumber(s[5]) or 0) - 1))) end
 if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
 return 1`;
 

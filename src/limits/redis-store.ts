@@ -74,7 +74,11 @@ export class RedisLimiter implements RateLimiter {
       return { allowed: false, limit: LIMIT_NAMES[code - 1]!, retryAfterMs: wait === -1 ? null : wait, budgets, backend: 'redis' };
     }
     const tokensCounted = Boolean(limits.tpm || limits.daily_tokens);
-    const admission = this.admission(state, limits.concurrency ? { key: leases, id } : undefined, tokensCounted ? { tpm: limits.tpm ?? 0, cost, day: limits.daily_tokens ? day : undefined } : undefined);
+    const admission = this.admission(
+      state, limits.concurrency ? { key: leases, id } : undefined,
+      tokensCounted ? { tpm: limits.tpm ?? 0, cost, day: limits.daily_tokens ? day : undefined } : undefined,
+      limits.daily_requests ? day : undefined,
+    );
     return { allowed: true, admission, budgets, backend: 'redis' };
   }
 
@@ -93,8 +97,14 @@ export class RedisLimiter implements RateLimiter {
     }
   }
 
-  /** `tokens` is what reconcile needs, absent when no token limit is enforced (nothing to adjust). */
-  private admission(state: string, lease: { key: string; id: string } | undefined, tokens: { tpm: number; cost: number; day: number | undefined } | undefined): Admission {
+  /**
+   * `tokens` is what reconcile needs, absent when no token limit is enforced (nothing to adjust);
+   * `requestsDay` the UTC day whose request count was charged, absent when no daily quota is.
+   */
+  private admission(
+    state: string, lease: { key: string; id: string } | undefined,
+    tokens: { tpm: number; cost: number; day: number | undefined } | undefined, requestsDay: number | undefined,
+  ): Admission {
     let released = lease === undefined;
     let reconciled = false;
     return {
@@ -103,12 +113,15 @@ export class RedisLimiter implements RateLimiter {
         released = true;
         return this.release(lease!.key, lease!.id);
       },
-      reconcile: async (actualTokens) => {
-        if (reconciled || !tokens || !(actualTokens >= 0)) return;
+      reconcile: async (actualTokens, settlement) => {
+        if (reconciled || !(actualTokens >= 0)) return;
         reconciled = true;
-        const difference = tokenCost(actualTokens) - tokens.cost;
-        if (difference === 0) return;
-        await this.scripts.reconcile([state], [tokens.tpm, difference, tokens.day ?? '']).catch(() => {});
+        const difference = tokens ? tokenCost(actualTokens) - tokens.cost : 0;
+        const giveBackRequest = settlement?.unserved === true && requestsDay !== undefined;
+        if (difference === 0 && !giveBackRequest) return;
+        await this.scripts.reconcile([state], [
+          tokens?.tpm ?? 0, difference, tokens?.day ?? '', giveBackRequest ? requestsDay : '',
+        ]).catch(() => {});
       },
     };
   }

@@ -47,6 +47,15 @@ export interface Budgets {
 
 export type BackendName = 'memory' | 'redis';
 
+export interface Settlement {
+  /**
+   * The gateway turned the request away for want of upstream capacity (its waiting queue refused
+   * it, or an upstream's 429 was passed on): it does not count against the daily request quota.
+   * Its per-minute charge stays, so a client looping on such refusals is still rate limited.
+   */
+  unserved?: boolean;
+}
+
 export interface Admission {
   /** Frees the concurrency slot. Idempotent; never rejects. */
   release(): Promise<void>;
@@ -55,7 +64,7 @@ export interface Admission {
    * the limit: the tokens were spent). Only the first valid call counts (NaN or a negative count
    * is ignored); never rejects.
    */
-  reconcile(actualTokens: number): Promise<void>;
+  reconcile(actualTokens: number, settlement?: Settlement): Promise<void>;
 }
 
 export interface Admitted {

@@ -77,7 +77,7 @@ export async function runChat(deps: PipelineDeps, request: ChatCompletionRequest
       recordUpstreamOutcome(deps.metrics, deployment, error);
       throw error;
     }
-  }, demand);
+  }, demand).catch(routeFailed(ctx));
 
   const model = routed.model.config.id;
   const deployment = routed.lease.deployment.name;
@@ -119,6 +119,14 @@ function countsTokens(plan: RoutePlan): boolean {
 }
 
 /** The call's context, with the upstream's rate-limit headers going to its deployment's budget. */
+/** Notes on the request's meter why routing gave up, then passes the failure on. */
+export function routeFailed(ctx: RequestContext): (error: unknown) => never {
+  return (error) => {
+    ctx.meter?.routeFailed(error);
+    throw error;
+  };
+}
+
 export function budgetAware(ctx: RequestContext, lease: AttemptLease): RequestContext {
   return { ...ctx, onResponseHeaders: (headers) => lease.deployment.budget.observe(headers) };
 }

@@ -2,7 +2,7 @@
 import type { EmbeddingRequest, EmbeddingResponse } from '../core/openai-types.js';
 import { GatewayError } from '../core/errors.js';
 import { planSimpleRoute } from '../router/planner.js';
-import { budgetAware, resolveModel, type PipelineDeps, type RequestContext, type RouteReport } from './chat.js';
+import { budgetAware, resolveModel, routeFailed, type PipelineDeps, type RequestContext, type RouteReport } from './chat.js';
 import { recordUpstreamOutcome } from './outcomes.js';
 import { meterUsage } from './usage-meter.js';
 
@@ -26,7 +26,7 @@ export async function runEmbeddings(
       recordUpstreamOutcome(deps.metrics, upstream.deployment, error);
       throw error;
     }
-  }, demand);
+  }, demand).catch(routeFailed(ctx));
   routed.lease.recordUsage(routed.value.usage);
   routed.lease.succeed();
   const deployment = routed.lease.deployment.name;

@@ -1,6 +1,7 @@
 // One request's token usage, gathered wherever the pipeline learns it (a completion's usage, a
 // stream's usage chunk, the estimate for a stream cut short) and recorded once when the request is
 // over: to the metrics at once, to the usage records through the batched history path.
+import { isCapacityRefusal } from '../budget/refusals.js';
 import type { Metrics } from '../observability/metrics.js';
 
 type UsageLike = { prompt_tokens?: number; completion_tokens?: number } | null | undefined;
@@ -10,7 +11,14 @@ export class UsageMeter {
   deployment: string | undefined;
   promptTokens = 0;
   completionTokens = 0;
+  /** Routing turned the request away for want of upstream capacity: the caller's daily quota gets it back. */
+  turnedAway = false;
   private readonly waits: Promise<unknown>[] = [];
+
+  /** Notes why routing gave up on the request. */
+  routeFailed(error: unknown): void {
+    if (isCapacityRefusal(error)) this.turnedAway = true;
+  }
 
   add(model: string, deployment: string, usage: UsageLike): void {
     this.model = model;
