@@ -27,7 +27,7 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(HERE);
 const USAGE = `usage: node bench/fairness.mjs [--quick] [--seconds 60] [--light-clients 100] [--light-rate 0.5] [--heavy-rate 50]
                              [--quota N] [--upstream-rpm 4200] [--upstream-burst-ms 1000] [--seed 1]
-                             [--deadline-ms 30000] [--max-per-client 1000] [--max-total 5000] [--quantum-tokens 4000]
+                             [--deadline-ms 30000] [--max-per-client 1000] [--max-total 5000] [--quantum-tokens 1000]
                              [--sim-port 9160] [--upstream-port 9161] [--gateway-port 9260] [--entry dist/main.js]
                              [--out bench/FAIRNESS-RESULTS.md]`;
 
@@ -50,7 +50,7 @@ function options() {
       'deadline-ms': { type: 'string', default: '30000' },
       'max-per-client': { type: 'string', default: '1000' },
       'max-total': { type: 'string', default: '5000' },
-      'quantum-tokens': { type: 'string', default: '4000' },
+      'quantum-tokens': { type: 'string', default: '1000' },
       warmup: { type: 'string', default: '20' },
       'sim-port': { type: 'string', default: '9160' },
       'upstream-port': { type: 'string', default: '9161' },

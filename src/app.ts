@@ -9,7 +9,7 @@ import { describeError } from './observability/logger.js';
 import type { Metrics } from './observability/metrics.js';
 import type { ModelCatalog } from './router/catalog.js';
 import type { Router } from './router/router.js';
-import { parseJsonBody } from './http/json-body.js';
+import { parseJsonBody, UnreadableBody } from './http/json-body.js';
 import { toGatewayError } from './http/error-reply.js';
 import { chatRoutes } from './http/chat.js';
 import { embeddingRoutes } from './http/embeddings.js';
@@ -96,7 +96,8 @@ export function buildApp(deps: AppDeps): App {
     try {
       done(null, parseJsonBody(body as Buffer, server.max_json_depth));
     } catch (error) {
-      done(error as Error, undefined);
+      if (error instanceof GatewayError) done(null, new UnreadableBody(error));
+      else done(error as Error, undefined);
     }
   });
 
@@ -146,10 +147,14 @@ export function buildApp(deps: AppDeps): App {
   shedOverload(fastify, deps.overload, { exemptRoutes: OPERATIONAL_PATHS, onShed: (reason) => metrics.shed.inc({ reason }) });
   clientLimits(fastify, {
     limiter: deps.limiter,
-    addresses: new ClientAddresses(deps.limits.trusted_proxies),
+    addresses: new ClientAddresses(deps.limits.trusted_proxies, { proxyHeader: deps.limits.proxy_header, ipv6Prefix: deps.limits.ipv6_prefix }),
     tiers: deps.limits.tiers,
     exempt: OPERATIONAL_PATHS,
     onRefused: (limit, tier) => metrics.rateLimited.inc({ limit, tier }),
+  });
+  // Counted by the limits above, a body that could not be read is refused now, before validation.
+  fastify.addHook('preValidation', async (request) => {
+    if (request.body instanceof UnreadableBody) throw request.body.error;
   });
 
   /** Usage records go through the batched history path once storage is open; never awaited. */

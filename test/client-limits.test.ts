@@ -11,6 +11,7 @@ import { configFrom, startStack, type Stack } from './support/stack.js';
 
 const key = newApiKey();
 const dailyKey = newApiKey();
+const botKey = newApiKey();
 let stack: Stack;
 
 function chat(body: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
@@ -34,10 +35,10 @@ before(async () => {
           saturated: { provider: 'sim', model: 'sim-chat', headers: { 'x-sim-fault': '429:45' } },
         },
         models: { chat: { deployments: ['d'] }, 'slow-chat': { deployments: ['slow'] }, 'saturated-chat': { deployments: ['saturated'] } },
-        auth: { api_keys: [{ id: 'team', sha256: key.sha256, tier: 'pro' }, { id: 'daily', sha256: dailyKey.sha256, tier: 'daily' }] },
+        auth: { api_keys: [{ id: 'team', sha256: key.sha256, tier: 'pro' }, { id: 'daily', sha256: dailyKey.sha256, tier: 'daily' }, { id: 'bot', sha256: botKey.sha256, tier: 'bot' }] },
         limits: {
           trusted_proxies: ['10.0.0.0/8'],
-          tiers: { anonymous: { rpm: 3, tpm: 100_000 }, pro: { rpm: 100, tpm: 3_000, concurrency: 1 }, daily: { daily_requests: 2 } },
+          tiers: { anonymous: { rpm: 3, tpm: 100_000 }, pro: { rpm: 100, tpm: 3_000, concurrency: 1 }, daily: { daily_requests: 2 }, bot: { rpm: 2 } },
         },
       });
       config.overload.enabled = false;
@@ -122,6 +123,20 @@ describe('client limits', () => {
     }
     assert.deepEqual(statuses, [200, 200, 429], codes.join('; '));
     assert.match(codes[2]!, /requests per day/);
+  });
+
+  it('counts a request whose body cannot be read like any other: a bot looping malformed JSON is limited too', async () => {
+    const statuses: number[] = [];
+    const codes: string[] = [];
+    for (const body of ['{"model": "chat", "messages": [', '\u00ff\u00fe', '{"model": "chat"']) {
+      const res = await request(`${stack.baseURL}/chat/completions`, {
+        method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${botKey.key}` }, body,
+      });
+      statuses.push(res.statusCode);
+      codes.push(((await res.body.json()) as { error: { code: string } }).error.code);
+    }
+    assert.deepEqual(statuses, [400, 400, 429]);
+    assert.deepEqual(codes, ['invalid_json', 'invalid_json', 'rate_limit_exceeded']);
   });
 
   it('limits requests in flight at once', async () => {

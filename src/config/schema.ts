@@ -206,6 +206,10 @@ export const limitsSchema = z.strictObject({
   redis_timeout_ms: z.int().positive().default(100),
   /** Addresses (IPs or CIDRs) of proxies whose X-Forwarded-For / Forwarded headers are believed. */
   trusted_proxies: z.array(z.string().min(1)).default([]),
+  /** The one forwarding header those proxies write; the other is ignored (a client could have sent it). */
+  proxy_header: z.enum(['x-forwarded-for', 'forwarded']).default('x-forwarded-for'),
+  /** Keyless IPv6 callers share one identity per prefix of this length (64: a subscriber's usual share). */
+  ipv6_prefix: z.int().min(16).max(128).default(64),
   /** Limits per tier: `anonymous` for callers without a key, `default` for keys without a tier. */
   tiers: z.record(name, tierSchema).default({ anonymous: tierSchema.parse(ANONYMOUS_DEFAULTS), default: tierSchema.parse(KEYED_DEFAULTS) }),
 });
@@ -217,8 +221,12 @@ export const queueSchema = z.strictObject({
   /** Waiting requests per client at most, and overall. */
   max_per_client: z.int().positive().default(20),
   max_total: z.int().positive().default(2_000),
-  /** Deficit round robin: tokens a client's queue may send per round. */
-  quantum_tokens: z.int().positive().default(4_000),
+  /**
+   * Deficit round robin: tokens a client's queue may send per round. About one ordinary request
+   * (a short prompt and the 1,000-token output reserve), so clients take turns request by request
+   * and a newcomer waits behind one request of each backlog, not several.
+   */
+  quantum_tokens: z.int().positive().default(1_000),
 });
 
 export const fileSchema = z.strictObject({

@@ -26,7 +26,7 @@ export interface ClientLimitsDeps {
 /** Who is limited, and by which tier: a key by its own budget, everyone else by address. */
 export function limitedAs(identity: Identity | null, peer: string | undefined, headers: FastifyRequest['headers'], addresses: ClientAddresses): { identity: string; tier: string } {
   if (identity?.kind === 'api_key') return { identity: `key:${identity.keyId}`, tier: identity.tier };
-  return { identity: ClientAddresses.limitKey(addresses.resolve(peer, headers)), tier: 'anonymous' };
+  return { identity: addresses.limitKey(addresses.resolve(peer, headers)), tier: 'anonymous' };
 }
 
 export function clientLimits(fastify: FastifyInstance, deps: ClientLimitsDeps): void {

@@ -56,6 +56,15 @@ function closingQuote(body: Buffer, from: number): number {
   return -1;
 }
 
+/**
+ * A body that could not be read, kept as the request's body instead of failing the parse: the
+ * request then meets the client limits like any other (a bot looping malformed JSON spends its
+ * budget too) and is refused with this error just after them.
+ */
+export class UnreadableBody {
+  constructor(readonly error: GatewayError) {}
+}
+
 function badJson(message: string, code: string): GatewayError {
   return new GatewayError(message, { status: 400, type: 'invalid_request_error', code });
 }

@@ -4,27 +4,46 @@
 // written by the client and proves nothing. Untrusted peers' forwarding headers are ignored, so
 // a client cannot pick a fresh identity per request by inventing X-Forwarded-For.
 //
-// IPv6 callers are grouped by /64: one subscriber usually holds a whole /64 and can use any
-// address in it, so per-address limits would be no limits at all.
+// Only the one header the proxies write is read (X-Forwarded-For by default, or RFC 7239's
+// Forwarded): a proxy passes the other one through as the client sent it, so reading both would
+// let a client name itself.
+//
+// IPv6 callers are grouped by /64 by default: one subscriber usually holds a whole /64 and can
+// use any address in it, so per-address limits would be no limits at all. Providers that hand
+// out a /56 or /48 per subscriber call for a shorter prefix (`limits.ipv6_prefix`).
 import { BlockList, isIP } from 'node:net';
+
+export type ProxyHeader = 'x-forwarded-for' | 'forwarded';
+
+export interface ClientAddressOptions {
+  /** The forwarding header the trusted proxies write (default x-forwarded-for). */
+  proxyHeader?: ProxyHeader;
+  /** IPv6 callers share one identity per prefix of this length (default 64). */
+  ipv6Prefix?: number;
+}
 
 export class ClientAddresses {
   private readonly trusted = new BlockList();
   private readonly anyTrusted: boolean;
+  private readonly proxyHeader: ProxyHeader;
+  private readonly ipv6Prefix: number;
   /** How many proxies (addresses or ranges) are trusted. */
   readonly size: number;
 
-  constructor(trustedProxies: readonly string[]) {
+  constructor(trustedProxies: readonly string[], options: ClientAddressOptions = {}) {
     for (const entry of trustedProxies) addTrusted(this.trusted, entry);
     this.anyTrusted = trustedProxies.length > 0;
     this.size = trustedProxies.length;
+    this.proxyHeader = options.proxyHeader ?? 'x-forwarded-for';
+    this.ipv6Prefix = options.ipv6Prefix ?? 64;
+    if (!Number.isInteger(this.ipv6Prefix) || this.ipv6Prefix < 1 || this.ipv6Prefix > 128) throw new Error(`limits.ipv6_prefix: ${this.ipv6Prefix} is not a prefix length`);
   }
 
   /** The caller's address: the peer's, or the nearest untrusted hop named by trusted proxies. */
   resolve(peer: string | undefined, headers: Record<string, string | string[] | undefined>): string {
     const address = normalise(peer ?? '') ?? 'unknown';
     if (!this.anyTrusted || !this.isTrusted(address)) return address;
-    const hops = forwardedHops(headers);
+    const hops = forwardedHops(headers, this.proxyHeader);
     for (let i = hops.length - 1; i >= 0; i--) {
       const hop = normalise(hops[i]!);
       if (hop === undefined) return address; // a malformed hop: stop at the last address we trust to be true
@@ -33,10 +52,17 @@ export class ClientAddresses {
     return hops.length > 0 ? normalise(hops[0]!) ?? address : address;
   }
 
-  /** The rate-limit key of an address: IPv4 as is, IPv6 by its /64 prefix. */
-  static limitKey(address: string): string {
+  /** The rate-limit key of an address: IPv4 as is, IPv6 by its prefix (ip6:2001:0db8:0001:0002::/64). */
+  limitKey(address: string): string {
     if (isIP(address) !== 6) return `ip:${address}`;
-    return `ip6:${expandIpv6(address).slice(0, 4).join(':')}::/64`;
+    const bits = this.ipv6Prefix;
+    const groups = expandIpv6(address).slice(0, Math.ceil(bits / 16));
+    const partial = bits % 16;
+    if (partial > 0) {
+      const last = parseInt(groups.pop()!, 16) & (0xffff << (16 - partial)) & 0xffff;
+      groups.push(last.toString(16).padStart(4, '0'));
+    }
+    return `ip6:${groups.join(':')}${bits < 128 ? '::' : ''}/${bits}`;
   }
 
   private isTrusted(address: string): boolean {
@@ -58,10 +84,12 @@ function addTrusted(list: BlockList, entry: string): void {
   }
 }
 
-/** Addresses named by X-Forwarded-For, or else by Forwarded's for= parameters, leftmost first. */
-function forwardedHops(headers: Record<string, string | string[] | undefined>): string[] {
-  const xff = joined(headers['x-forwarded-for']);
-  if (xff) return xff.split(',').map((hop) => hop.trim()).filter(Boolean);
+/** Addresses named by X-Forwarded-For, or by Forwarded's for= parameters, leftmost first. */
+function forwardedHops(headers: Record<string, string | string[] | undefined>, header: ProxyHeader): string[] {
+  if (header === 'x-forwarded-for') {
+    const xff = joined(headers['x-forwarded-for']);
+    return xff ? xff.split(',').map((hop) => hop.trim()).filter(Boolean) : [];
+  }
   const forwarded = joined(headers.forwarded);
   if (!forwarded) return [];
   const hops: string[] = [];
