@@ -1,5 +1,5 @@
-// The serving order of waiting requests: deficit round robin by tokens within a priority, strict
-// priority between tiers.
+// The serving order of waiting requests: deficit round robin by tokens within a priority (as
+// FQ-CoDel runs it: new clients first, debts carried), strict priority between tiers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -44,13 +44,16 @@ test('shares are by tokens: a client of big requests gets as many tokens per rou
   assert.equal(order.filter((id) => id.startsWith('b')).length, 2, '2 rounds x 1 big');
 });
 
-test('a request bigger than several quanta is served after the rounds it needs, without looping through them one by one', () => {
+test('a request bigger than its turn still goes, and its debt skips the client\'s next turns', () => {
   const queue = new FairQueue<Item>(4000);
-  queue.push(item('huge', 'x', 40_000));
-  queue.push(item('other', 'o1', 4000));
-  for (let i = 2; i <= 20; i++) queue.push(item('other', `o${i}`, 4000));
+  queue.push(item('huge', 'x1', 40_000));
+  queue.push(item('huge', 'x2', 1000));
+  for (let i = 1; i <= 20; i++) queue.push(item('other', `o${i}`, 4000));
   const order = drain(queue);
-  assert.equal(order.indexOf('x'), 9, 'in the tenth round, its own turn coming first in it');
+  assert.equal(order[0], 'x1', 'a new client\'s first request goes in its first turn, whatever its size');
+  // 36,000 tokens of debt: nine more turns of 4,000 pass before it is in credit again, and the
+  // other client sends its 4,000 in each of them (and in the first turn).
+  assert.equal(order.indexOf('x2'), 11);
 });
 
 test('strict priority: a higher tier is served first whatever the round', () => {
@@ -63,7 +66,7 @@ test('strict priority: a higher tier is served first whatever the round', () => 
   assert.deepEqual(drain(queue), ['p1', 't1', 'f2']);
 });
 
-test('remove takes a request out anywhere; an emptied client leaves the round and keeps no credit', () => {
+test('remove takes a request out anywhere, and only once', () => {
   const queue = new FairQueue<Item>(4000);
   const a = item('a', 'a1');
   const b1 = item('b', 'b1');
@@ -117,10 +120,11 @@ test('a client emptied in its first turn is not new again until its place in the
   queue.push(item('pinger', 'p0'));
   assert.deepEqual(drain(queue, 1), ['p0'], 'new: served first');
   queue.push(item('pinger', 'p1'));
-  assert.deepEqual(drain(queue, 3), ['h1', 'p1', 'h2'], 'sent again at once: it waits its place after the heavy client');
+  assert.deepEqual(drain(queue, 3), ['h1', 'h2', 'p1'], 'sent again at once: it waits its place in the round');
+  assert.deepEqual(drain(queue, 2), ['h3', 'h4'], 'its place comes up while it is empty: it leaves the round');
   queue.push(item('pinger', 'p2'));
-  assert.deepEqual(drain(queue, 2), ['p2', 'h3'], 'its place has come up and gone: new again');
-  assert.equal(queue.size, 6);
+  assert.deepEqual(drain(queue, 1), ['p2'], 'new again');
+  assert.equal(queue.size, 5);
 });
 
 test('ahead: a new client waits only for the clients in their first turn, not for the round', () => {
@@ -129,8 +133,9 @@ test('ahead: a new client waits only for the clients in their first turn, not fo
   drain(queue, 4); // the heavy client's first turn is over: it is in the round
   queue.push(item('other', 'o1'));
   assert.deepEqual(queue.ahead({ key: 'light', priority: 0 }, 1000), { requests: 1, tokens: 1000 });
-  // Bigger than one turn: it waits through rounds, behind what the heavy client sends in them.
-  assert.deepEqual(queue.ahead({ key: 'light', priority: 0 }, 6000), { requests: 5, tokens: 5000 });
+  assert.deepEqual(queue.ahead({ key: 'light', priority: 0 }, 6000), { requests: 1, tokens: 1000 }, 'whatever its size');
+  // The heavy client's next request waits behind its own queue and the newcomer's turn.
+  assert.deepEqual(queue.ahead({ key: 'heavy', priority: 0 }, 1000), { requests: 97, tokens: 97_000 });
 });
 
 test('property: whatever the pushes, removals and serving, every request is served once, each client in its own order', () => {

@@ -1,15 +1,17 @@
 // The order in which waiting requests get upstream budget: strict priority between tiers (a
 // higher priority is always served first), and within one priority deficit round robin over
-// clients, by tokens (Shreedhar & Varghese, 1995). Each round a client may send up to `quantum`
-// tokens' worth of requests, so one client with a hundred queued requests cannot starve ten
-// clients with one each, and a client of big requests is not starved by clients of small ones.
+// clients, by tokens (Shreedhar & Varghese, 1995), in the form FQ-CoDel uses (RFC 8290). Each turn
+// adds `quantum` tokens to a client's credit, and the client is served while its credit is
+// positive, so one client with a hundred queued requests cannot starve ten clients with one each,
+// and a client of big requests is not starved by clients of small ones: a request bigger than
+// the credit still goes, and the debt it leaves skips the client's next turns.
 //
-// As in FQ-CoDel (RFC 8290), a client that starts waiting is served before the clients already
-// in the round: a light client, whose one request arrives while a heavy client's backlog waits,
-// gets the next budget that frees instead of waiting behind a turn of that backlog. It has one
-// turn there; then it joins the round like everyone else. A client whose queue empties during
-// that first turn stays in the round (empty) until its place comes up, so a client cannot stay
-// "new" forever by sending one request at a time as fast as they are served.
+// As in FQ-CoDel, a client that starts waiting is served before the clients already in the round:
+// a light client, whose one request arrives while a heavy client's backlog waits, gets the next
+// budget that frees instead of waiting behind a turn of that backlog. It has one turn there; then
+// it joins the round like everyone else. A client whose queue empties during that first turn
+// stays in the round (empty) until its place comes up, so a client cannot stay "new" forever by
+// sending one request at a time as fast as they are served.
 //
 // A plain data structure without timers or I/O: the waiting room (waiting-room.ts) peeks at the
 // next request, tries to get it budget, and only then takes it off with `shift`. Peeking twice
@@ -31,9 +33,8 @@ export interface Queued {
 interface Flow<E> {
   key: string;
   entries: E[];
+  /** Tokens it may still send this turn; served while positive, so it may end a turn in debt. */
   deficit: number;
-  /** The flow is at the front of its list and has had this turn's quantum. */
-  inTurn: boolean;
   /** In the level's `fresh` list (its first turn) rather than the round. */
   fresh: boolean;
 }
@@ -68,7 +69,7 @@ export class FairQueue<E extends Queued> {
     const level = this.level(entry.client.priority);
     let flow = level.flows.get(entry.client.key);
     if (!flow) {
-      flow = { key: entry.client.key, entries: [], deficit: 0, inTurn: false, fresh: true };
+      flow = { key: entry.client.key, entries: [], deficit: this.quantum, fresh: true };
       level.flows.set(flow.key, flow);
       level.fresh.push(flow);
     }
@@ -110,17 +111,18 @@ export class FairQueue<E extends Queued> {
 
   /**
    * What will be served before a new request of `client` costing `cost`: everything at higher
-   * priorities, then at its own priority: the clients in their first turn and, unless the
-   * request is served in its own first turn, from each client in the round what it may send in
-   * the rounds the new request needs, and the client's own queue.
+   * priorities, then at its own priority the clients in their first turn and, when the client
+   * already waits (so the request is not served in a first turn of its own), its own queue and
+   * what each client in the round sends in the turns until the request's.
    */
-  ahead(client: QueueClient, cost: number): { requests: number; tokens: number } {
+  ahead(client: QueueClient, _cost: number): { requests: number; tokens: number } {
     let requests = 0;
     let tokens = 0;
-    const take = (flow: Flow<E>, allowance: number): void => {
+    /** Counts what a flow sends from `credit`: while it is positive, the last request overdrawing it. */
+    const take = (flow: Flow<E>, credit: number): void => {
       for (const e of flow.entries) {
-        if (e.cost > allowance) break;
-        allowance -= e.cost;
+        if (credit <= 0) break;
+        credit -= e.cost;
         requests += 1;
         tokens += e.cost;
       }
@@ -132,15 +134,12 @@ export class FairQueue<E extends Queued> {
         continue;
       }
       const own = level.flows.get(client.key);
-      // The turns in the round the request needs: none when a new client's first turn does.
+      // The turns of the round before the request's: none for a client new to the queue.
       const ownCost = own?.entries.reduce((sum, e) => sum + e.cost, 0) ?? 0;
-      const rounds = own
-        ? Math.max(1, Math.ceil((ownCost + cost - own.deficit) / this.quantum))
-        : Math.ceil(cost / this.quantum) - 1;
-      const firstTurn = (flow: Flow<E>): number => flow.deficit + (flow.inTurn ? 0 : this.quantum);
-      for (const flow of level.fresh) if (flow !== own) take(flow, firstTurn(flow) + rounds * this.quantum);
-      if (own) take(own, Infinity);
-      if (rounds === 0) continue;
+      const rounds = own ? Math.max(1, Math.floor((ownCost - own.deficit) / this.quantum) + 1) : 0;
+      for (const flow of level.fresh) if (flow !== own) take(flow, flow.deficit + rounds * this.quantum);
+      if (!own) continue;
+      take(own, Infinity);
       for (const flow of level.round) if (flow !== own) take(flow, flow.deficit + rounds * this.quantum);
     }
     return { requests, tokens };
@@ -158,33 +157,23 @@ export class FairQueue<E extends Queued> {
         level.flows.delete(flow.key);
         continue;
       }
-      if (!flow.inTurn) {
-        flow.deficit += this.quantum;
-        flow.inTurn = true;
-      }
-      const head = flow.entries[0]!;
-      if (head.cost <= flow.deficit) return head;
-      // Its turn is over: to the end of the round.
-      this.endTurn(level, flow);
+      if (flow.deficit > 0) return flow.entries[0];
+      // Its turn is over: the next one's quantum, and to the end of the round.
+      list.shift();
+      flow.fresh = false;
+      flow.deficit += this.quantum;
+      level.round.push(flow);
       if (list !== level.round) continue;
       passed += 1;
       if (passed >= level.round.length) {
-        // A whole round served nobody (every head is bigger than several quanta): give every flow
-        // the rounds in which still nobody could be served at once, instead of looping through them.
+        // A whole round served nobody (every client is still paying off a big request): skip the
+        // rounds in which still nobody could be served, instead of looping through them.
         const waiting = level.round.filter((f) => f.entries.length > 0);
-        const rounds = Math.min(...waiting.map((f) => Math.ceil((f.entries[0]!.cost - f.deficit) / this.quantum))) - 1;
+        const rounds = Math.min(...waiting.map((f) => Math.floor(-f.deficit / this.quantum)));
         if (rounds > 0) for (const f of waiting) f.deficit += rounds * this.quantum;
         passed = 0;
       }
     }
-  }
-
-  /** Moves the flow at the front of its list to the end of the round. */
-  private endTurn(level: Level<E>, flow: Flow<E>): void {
-    (flow.fresh ? level.fresh : level.round).shift();
-    flow.inTurn = false;
-    flow.fresh = false;
-    level.round.push(flow);
   }
 
   private counted(entry: E, level: Level<E>, flow: Flow<E>): void {
@@ -193,20 +182,13 @@ export class FairQueue<E extends Queued> {
     if (left > 0) this.perClient.set(entry.client.key, left);
     else this.perClient.delete(entry.client.key);
     if (flow.entries.length > 0) return;
-    if (flow.fresh) {
-      // Emptied in (or before) its first turn: it keeps a place at the end of the round, empty,
-      // so that a request it sends next waits its turn there instead of being new again.
-      level.fresh.splice(level.fresh.indexOf(flow), 1);
-      flow.fresh = false;
-      flow.inTurn = false;
-      level.round.push(flow);
-      return;
-    }
-    // An emptied flow in the round leaves it and forgets its deficit, as DRR prescribes: credit
-    // is not saved up while idle.
-    level.flows.delete(flow.key);
-    level.round.splice(level.round.indexOf(flow), 1);
-    if (level.flows.size === 0) this.levels.splice(this.levels.indexOf(level), 1);
+    // An emptied client keeps its place until the scheduler reaches it, as in FQ-CoDel: one
+    // emptied in its first turn goes to the end of the round, so a request it sends next waits
+    // its turn there instead of being new again; one in the round keeps its debt until then.
+    if (!flow.fresh) return;
+    level.fresh.splice(level.fresh.indexOf(flow), 1);
+    flow.fresh = false;
+    level.round.push(flow);
   }
 
   private find(entry: E): { level: Level<E>; flow: Flow<E> | undefined } {
