@@ -9,7 +9,7 @@
 //   node bench/fairness.mjs --quick       ~1 minute: two 20 s phases
 //   node bench/fairness.mjs --seconds 90 --upstream-burst-ms 1500 --seed 7
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -194,10 +194,10 @@ async function main() {
   await stopAll();
 
   const verdicts = targets(phases[0], phases[1], plan);
-  const facts = { startedAt, finishedAt: new Date(), node: process.version, nproc: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown CPU' };
+  const facts = { startedAt, finishedAt: new Date(), node: process.version, nproc: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown CPU', commit: commitMeasured() };
   const command = `node bench/fairness.mjs ${process.argv.slice(2).join(' ')}`.trim();
   const text = markdown({ plan, phases, verdicts, facts, command, notes });
-  writeFileSync(plan.out, `${text}\n`);
+  writeFileSync(plan.out, `${text}\n${handWrittenNotes(plan.out)}`);
   // Every request's record, for digging further; kept with the logs, outside the repository.
   const jsonFile = join(logDir, 'fairness.json');
   writeFileSync(jsonFile, `${JSON.stringify({ plan, facts, verdicts, phases }, null, 1)}\n`);
@@ -205,6 +205,22 @@ async function main() {
   say(`\nwritten: ${relative(process.cwd(), plan.out)}; records: ${jsonFile}; logs: ${logDir}`);
   const failed = verdicts.some((v) => !v.pass) || phases.some((p) => p.problem || Object.keys(p.harnessErrors).length > 0);
   process.exitCode = failed ? 3 : 0;
+}
+
+/** The commit the run measured, marked when the working tree differs from it. */
+function commitMeasured() {
+  const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
+  if (head.status !== 0) return 'unknown';
+  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim() !== '';
+  return `${head.stdout.trim()}${dirty ? ' plus uncommitted changes' : ''}`;
+}
+
+/** A "## Notes" section written by hand at the end of the previous results: analysis outlives one run. */
+function handWrittenNotes(path) {
+  if (!existsSync(path)) return '';
+  const old = readFileSync(path, 'utf8');
+  const at = old.indexOf('\n## Notes');
+  return at < 0 ? '' : `\n${old.slice(at).trim()}\n`;
 }
 
 inOwnSession(fileURLToPath(import.meta.url), () =>

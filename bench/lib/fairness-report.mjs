@@ -214,7 +214,7 @@ export function markdown({ plan, phases, verdicts, facts, command, notes }) {
   return [
     '# Fairness benchmark results',
     '',
-    `Run ${facts.startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC – ${facts.finishedAt.toISOString().slice(11, 16)} UTC, commit \`<commit>\`, Node ${facts.node}.`,
+    `Run ${facts.startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC – ${facts.finishedAt.toISOString().slice(11, 16)} UTC, commit \`${facts.commit}\`, Node ${facts.node}.`,
     `Machine: ${facts.nproc} cores (${facts.cpuModel}), a shared, noisy development machine; the gateway runs alone on core 1; the`,
     'simulator, the rate-limiting upstream proxy and the load generator share core 0; all in one session at raised CPU weight where allowed.',
     ...notes.map((n) => `Note: ${n}`),
