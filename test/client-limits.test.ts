@@ -72,6 +72,13 @@ describe('client limits', () => {
 
     const client = new OpenAI({ baseURL: stack.baseURL, apiKey: 'anonymous', maxRetries: 0 });
     await assert.rejects(client.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'x' }] }), OpenAI.RateLimitError);
+    // Every route that does work is counted, the anonymous session route included.
+    const session = await request(`${stack.baseURL}/sessions`, { method: 'POST' });
+    assert.equal(session.statusCode, 429);
+    await session.body.dump();
+    const health = await request(`${stack.baseURL.replace(/\/v1$/, '')}/healthz`);
+    assert.equal(health.statusCode, 200, 'health endpoints are never limited');
+    await health.body.dump();
   });
 
   it('puts the headers on streamed answers too', async () => {
