@@ -26,7 +26,7 @@ import { summarize } from './lib/stats.mjs';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(HERE);
 const USAGE = `usage: node bench/fairness.mjs [--quick] [--seconds 60] [--light-clients 100] [--light-rate 0.5] [--heavy-rate 50]
-                             [--quota N] [--upstream-rpm 4200] [--upstream-burst-ms 1000] [--seed 1]
+                             [--quota N] [--upstream-rpm 4200] [--upstream-burst-ms 1000] [--gateway-rpm <upstream-rpm>] [--no-upstream-rate-headers] [--seed 1]
                              [--deadline-ms 30000] [--max-per-client 1000] [--max-total 5000] [--quantum-tokens 1000]
                              [--sim-port 9160] [--upstream-port 9161] [--gateway-port 9260] [--entry dist/main.js]
                              [--out bench/FAIRNESS-RESULTS.md]`;
@@ -46,6 +46,10 @@ function options() {
       quota: { type: 'string' },
       'upstream-rpm': { type: 'string', default: '4200' },
       'upstream-burst-ms': { type: 'string', default: '1000' },
+      // The rpm the gateway is told: above the upstream's, it learns the truth from 429s.
+      'gateway-rpm': { type: 'string' },
+      // Answers without x-ratelimit-* (as Gemini's): only 429s tell the gateway the budget.
+      'no-upstream-rate-headers': { type: 'boolean', default: false },
       seed: { type: 'string', default: '1' },
       'deadline-ms': { type: 'string', default: '30000' },
       'max-per-client': { type: 'string', default: '1000' },
@@ -78,7 +82,9 @@ function options() {
     // so that light traffic plus the quota fit the upstream budget and the full demand does not.
     quota: Number(values.quota ?? Math.round(seconds * 10)),
     upstreamRpm: Number(values['upstream-rpm']),
+    gatewayRpm: Number(values['gateway-rpm'] ?? values['upstream-rpm']),
     upstreamBurstMs: Number(values['upstream-burst-ms']),
+    upstreamRateHeaders: !values['no-upstream-rate-headers'],
     seed: Number(values.seed),
     queue: {
       deadline_ms: Number(values['deadline-ms']),

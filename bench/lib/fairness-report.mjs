@@ -78,6 +78,9 @@ export function summarizePhase({ records, quota }) {
       sent: heavy.length,
       // Admitted at the door: everything the client limits did not refuse.
       admitted: heavy.length - heavyClientLimited,
+      // Charged to its quota: admitted, less what the gateway turned away for want of upstream
+      // capacity (those get their place in the quota back).
+      charged: heavy.length - heavyClientLimited - heavy.filter((r) => ['queue', 'upstream 429 passed on'].includes(refusalClass(r))).length,
       served: heavyServed,
       quota,
       outcomes: countBy(heavy, label),
@@ -134,9 +137,9 @@ export function targets(baseline, contended, plan) {
     },
     {
       id: 'heavy-quota',
-      text: 'the heavy client gets exactly its quota (served = admitted = quota)',
-      pass: h !== null && h.served === h.quota && h.admitted === h.quota,
-      value: h === null ? 'no heavy client' : `served ${h.served}, admitted ${h.admitted}, quota ${h.quota} (of ${h.sent} sent)`,
+      text: 'the heavy client gets exactly its quota (served = charged = quota)',
+      pass: h !== null && h.served === h.quota && h.charged === h.quota,
+      value: h === null ? 'no heavy client' : `served ${h.served}, charged ${h.charged} (admitted ${h.admitted}), quota ${h.quota} (of ${h.sent} sent)`,
     },
     {
       id: 'no-upstream-429',
@@ -157,14 +160,14 @@ const list = (counts) => {
 
 function phaseTable(phases) {
   const rows = [
-    '| phase | light sent | light success | light p50 | light p99 | worst light client | heavy sent | heavy admitted / quota | heavy served | Jain (light) | Jain (entitled) | Jain (classes) | upstream calls | upstream 429s to gateway | upstream 429s passed on |',
+    '| phase | light sent | light success | light p50 | light p99 | worst light client | heavy sent | heavy admitted (charged) / quota | heavy served | Jain (light) | Jain (entitled) | Jain (classes) | upstream calls | upstream 429s to gateway | upstream 429s passed on |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const p of phases) {
     const s = p.summary;
     const h = s.heavy;
     rows.push(
-      `| ${p.name} | ${s.light.sent} | ${pct(s.light.successRate)} | ${ms(s.light.latency?.p50)} | ${ms(s.light.latency?.p99)} | ${pct(s.light.worstClient)} | ${h ? h.sent : '-'} | ${h ? `${h.admitted} / ${h.quota}` : '-'} | ${h ? h.served : '-'} | ${num(s.jainLight)} | ${num(s.jainEntitled)} | ${num(s.jainClasses)} | ${p.upstream.forwarded} | ${p.upstream.rejected429} | ${s.upstream429PassedOn} |`,
+      `| ${p.name} | ${s.light.sent} | ${pct(s.light.successRate)} | ${ms(s.light.latency?.p50)} | ${ms(s.light.latency?.p99)} | ${pct(s.light.worstClient)} | ${h ? h.sent : '-'} | ${h ? `${h.admitted} (${h.charged}) / ${h.quota}` : '-'} | ${h ? h.served : '-'} | ${num(s.jainLight)} | ${num(s.jainEntitled)} | ${num(s.jainClasses)} | ${p.upstream.forwarded} | ${p.upstream.rejected429} | ${s.upstream429PassedOn} |`,
     );
   }
   return rows.join('\n');
@@ -227,15 +230,15 @@ export function markdown({ plan, phases, verdicts, facts, command, notes }) {
     `${plan.lightClients} light clients, each an independent Poisson process at ${plan.lightRate} req/s (${(plan.lightClients * plan.lightRate).toFixed(0)} req/s together), and one heavy client at ${plan.heavyRate} req/s (${(plan.heavyRate / plan.lightRate).toFixed(0)}× one light client), evenly spaced ± half a gap.`,
     `Every client is keyless and known by its own address (X-Forwarded-For from the trusted load generator), so all are in the \`anonymous\` tier, whose one limit is the day's quota compressed into the run: \`daily_requests: ${plan.quota}\`.`,
     `Light clients send about ${Math.round(plan.seconds * plan.lightRate)} requests each and never reach it; the heavy client reaches it after ~${(plan.quota / plan.heavyRate).toFixed(0)} s, so its quota is an exact count: ${plan.quota} requests.`,
-    `Upstream: one deployment over the simulator (\`sim-chat\`, its realistic pacing: first token 200 ms, 50 tokens/s, a 20-token answer, ~600 ms a call), behind a proxy (bench/lib/fairness-upstream.mjs) that enforces a fixed budget of ${plan.upstreamRpm} requests/min (${(plan.upstreamRpm / 60).toFixed(1)}/s, continuous refill, at most ${plan.upstreamBurstMs} ms worth at once, as OpenAI enforces a per-minute limit over short slices) and answers real 429s (OpenAI's body, Retry-After) past it.`,
-    `The gateway's deployment has \`limits: { rpm: ${plan.upstreamRpm} }\`, the same budget. Light traffic plus the heavy client's quota fit it (${Math.round(plan.lightClients * plan.lightRate * plan.seconds)} + ${plan.quota} requests in ${plan.seconds} s = ${((plan.lightClients * plan.lightRate * plan.seconds + plan.quota) / plan.seconds).toFixed(0)}/s on average); the heavy client's full demand does not (${(plan.lightClients * plan.lightRate + plan.heavyRate).toFixed(0)}/s). While the heavy client spends its quota (${plan.heavyRate} req/s at the door), the upstream is oversubscribed and requests wait in the fair queue.`,
+    `Upstream: one deployment over the simulator (\`sim-chat\`, its realistic pacing: first token 200 ms, 50 tokens/s, a 20-token answer, ~600 ms a call), behind a proxy (bench/lib/fairness-upstream.mjs) that enforces a fixed budget of ${plan.upstreamRpm} requests/min (${(plan.upstreamRpm / 60).toFixed(1)}/s, continuous refill, at most ${plan.upstreamBurstMs} ms worth at once, as OpenAI enforces a per-minute limit over short slices) and answers real 429s (OpenAI's body, Retry-After) past it${plan.upstreamRateHeaders ? '; every answer carries its x-ratelimit-* headers, as OpenAI\'s do' : '; its answers carry **no x-ratelimit-* headers** (as Gemini\'s), so only its 429s tell the gateway anything'}.`,
+    `The gateway's deployment has \`limits: { rpm: ${plan.gatewayRpm} }\`, ${plan.gatewayRpm === plan.upstreamRpm ? 'the same budget' : `**more than the upstream allows**, so the upstream's 429s (and their Retry-After) are all that hold the gateway to the real budget`}. Light traffic plus the heavy client's quota fit it (${Math.round(plan.lightClients * plan.lightRate * plan.seconds)} + ${plan.quota} requests in ${plan.seconds} s = ${((plan.lightClients * plan.lightRate * plan.seconds + plan.quota) / plan.seconds).toFixed(0)}/s on average); the heavy client's full demand does not (${(plan.lightClients * plan.lightRate + plan.heavyRate).toFixed(0)}/s). While the heavy client spends its quota (${plan.heavyRate} req/s at the door), the upstream is oversubscribed and requests wait in the fair queue.`,
     `Queue: \`${JSON.stringify(plan.queue)}\` (max_per_client raised from the default 20 so that the heavy client's admitted requests can wait their turn instead of being refused: the deadline, not the cap, bounds waiting). Overload shedding off. Storage in memory.`,
     `Phases: **baseline** (light clients only) and **contended** (the same light schedule, seed ${plan.seed}, plus the heavy client); each starts a fresh gateway and a fresh upstream bucket, after ${plan.warmup} warm-up requests from an unmeasured address.`,
     'Latency runs from the scheduled send time to the end of the answer, successful answers only.',
     '',
     'Definitions:',
     '- *success*: a 200 with a chat.completion carrying content.',
-    '- *admitted* (heavy): not refused by the client limits (`429 rate_limit_exceeded`); *served*: success. "Exactly its quota" means served = admitted = quota: none lost to upstream trouble, none over.',
+    '- *admitted* (heavy): not refused by the client limits (`429 rate_limit_exceeded`); *charged*: admitted, less the requests the gateway turned away for want of upstream capacity (queue refusals, upstream 429s passed on), whose place in the quota is given back; *served*: success. "Exactly its quota" means served = charged = quota: none lost to upstream trouble, none over.',
     "- *Jain (light)*: Jain's index (Σx)²/(n·Σx²) over the light clients' success fractions x = served/sent (1 = every light client equally served).",
     "- *Jain (entitled)*: the same over all clients with x = served / entitlement, entitlement = min(sent, quota) (light: what it sent; heavy: its quota). 1 = every client got exactly what it was entitled to, the heavy client included. With 100 light clients and one heavy one it barely moves when only the heavy client is short-changed, hence:",
     "- *Jain (classes)*: the same over two values, the light clients' served/sent together and the heavy client's served/entitlement.",

@@ -35,7 +35,7 @@ export function gatewayConfig({ upstreamPort, plan }) {
     // Load shedding would answer 503 for the machine's noise, not for fairness: measured elsewhere.
     overload: { enabled: false },
     providers: { sim: { base_url: `http://127.0.0.1:${upstreamPort}/v1`, max_connections: 1024 } },
-    deployments: { [DEPLOYMENT]: { provider: 'sim', model: 'sim-chat', headers: PACING, limits: { rpm: plan.upstreamRpm } } },
+    deployments: { [DEPLOYMENT]: { provider: 'sim', model: 'sim-chat', headers: PACING, limits: { rpm: plan.gatewayRpm } } },
     models: { [MODEL]: { deployments: [DEPLOYMENT], context_length: 16384 } },
   });
 }
@@ -44,7 +44,7 @@ export function gatewayConfig({ upstreamPort, plan }) {
 export async function startUpstream(ctx, label) {
   const record = startChild(
     'upstream',
-    ['node', UPSTREAM_SCRIPT, '--port', String(ctx.ports.upstream), '--target', String(ctx.ports.sim), '--rpm', String(ctx.plan.upstreamRpm), '--burst-ms', String(ctx.plan.upstreamBurstMs)],
+    ['node', UPSTREAM_SCRIPT, '--port', String(ctx.ports.upstream), '--target', String(ctx.ports.sim), '--rpm', String(ctx.plan.upstreamRpm), '--burst-ms', String(ctx.plan.upstreamBurstMs), ...(ctx.plan.upstreamRateHeaders ? [] : ['--no-rate-headers'])],
     { core: LOAD_CORE, nofile: ctx.nofile, logFile: join(ctx.logDir, `upstream-${label}.log`) },
   );
   const url = `http://127.0.0.1:${ctx.ports.upstream}`;

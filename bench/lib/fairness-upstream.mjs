@@ -7,7 +7,8 @@
 // caught calling past its budget. It also counts what reached the upstream, for the report.
 //
 // Run as its own process, on the load core, so its timing is not disturbed by the load generator:
-//   node bench/lib/fairness-upstream.mjs --port 9161 --target 9160 --rpm 4200 [--burst-ms 1000]
+//   node bench/lib/fairness-upstream.mjs --port 9161 --target 9160 --rpm 4200 [--burst-ms 1000] [--no-rate-headers]
+// --no-rate-headers: answers carry no x-ratelimit-* (as Gemini's), so only 429s tell the budget.
 // GET /__fairness/stats answers its counters as JSON; /__fairness/reset sets them to zero.
 import http from 'node:http';
 import { parseArgs } from 'node:util';
@@ -58,10 +59,11 @@ function options() {
       target: { type: 'string' },
       rpm: { type: 'string' },
       'burst-ms': { type: 'string', default: '1000' },
+      'no-rate-headers': { type: 'boolean', default: false },
     },
   });
   for (const key of ['port', 'target', 'rpm']) if (!values[key]) throw new Error(`--${key} is required`);
-  return { port: Number(values.port), target: Number(values.target), rpm: Number(values.rpm), burstMs: Number(values['burst-ms']) };
+  return { port: Number(values.port), target: Number(values.target), rpm: Number(values.rpm), burstMs: Number(values['burst-ms']), rateHeaders: !values['no-rate-headers'] };
 }
 
 function newStats() {
@@ -120,9 +122,11 @@ function main() {
         'content-length': Buffer.byteLength(body),
         'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))),
         'retry-after-ms': String(waitMs),
-        'x-ratelimit-limit-requests': String(opts.rpm),
-        'x-ratelimit-remaining-requests': '0',
-        'x-ratelimit-reset-requests': `${waitMs}ms`,
+        ...(opts.rateHeaders ? {
+          'x-ratelimit-limit-requests': String(opts.rpm),
+          'x-ratelimit-remaining-requests': '0',
+          'x-ratelimit-reset-requests': `${waitMs}ms`,
+        } : {}),
       });
       res.end(body);
       return;
@@ -147,7 +151,7 @@ function main() {
         // The simulator's own x-ratelimit-* (a fixed 10,000 rpm) would contradict the real budget.
         const headers = { ...answer.headers };
         for (const name of Object.keys(headers)) if (name.startsWith('x-ratelimit-')) delete headers[name];
-        res.writeHead(answer.statusCode, { ...headers, ...bucket.headers(take.level) });
+        res.writeHead(answer.statusCode, { ...headers, ...(opts.rateHeaders ? bucket.headers(take.level) : {}) });
         answer.pipe(res);
       },
     );

@@ -1,9 +1,11 @@
 // One deployment's upstream budget: requests and tokens per minute and calls at once, from its
-// configuration, tightened by what the upstream reports (rate-limit headers, Retry-After on a
-// 429). The state lives in a backend (memory or Redis); this class turns configuration into rates
-// and hands out grants that settle the real usage when the call is over.
-import type { BudgetBackend, DimensionReport, RefusalReason } from './backend.js';
+// configuration, tightened by what the upstream reports (its limits and what remains of them in
+// rate-limit headers, Retry-After on a 429, and the 429s themselves, which slow the pace: pace.ts).
+// The state lives in a backend (memory or Redis); this class turns configuration into rates and
+// hands out grants that settle the real usage when the call is over.
+import type { BudgetBackend, DimensionReport, RefusalReason, UpstreamReport } from './backend.js';
 import { BURST_MS, perMinute, type Rate } from './gcra.js';
+import { Pace } from './pace.js';
 import { readRateHeaders } from './rate-headers.js';
 
 /** DeploymentConfig.limits: a limit left out is not enforced. */
@@ -21,13 +23,20 @@ export interface DeploymentBudgetOptions {
   /** Told when a call ends: a slot or refunded tokens may let a waiting request go. */
   onFree?: () => void;
   burstMs?: number;
+  now?: () => number;
 }
 
 export class DeploymentBudget {
-  private readonly requests: Rate | undefined;
-  private readonly tokenRate: Rate | undefined;
+  private requests: Rate | undefined;
+  private tokenRate: Rate | undefined;
   private readonly maxConcurrency: number | undefined;
   private readonly onFree: () => void;
+  private readonly burstMs: number;
+  /** The per-minute limits the upstream last reported, to act only when one changes. */
+  private readonly reported: { requests?: number; tokens?: number } = {};
+  private readonly pace: Pace;
+  /** The pace's share the rates were computed with. */
+  private share = 1;
 
   constructor(
     readonly deployment: string,
@@ -35,11 +44,22 @@ export class DeploymentBudget {
     private readonly backend: BudgetBackend,
     options: DeploymentBudgetOptions = {},
   ) {
-    const burst = options.burstMs ?? BURST_MS;
-    this.requests = limits.rpm ? perMinute(limits.rpm, burst) : undefined;
-    this.tokenRate = limits.tpm ? perMinute(limits.tpm, burst) : undefined;
+    this.burstMs = options.burstMs ?? BURST_MS;
+    this.pace = new Pace(options.now);
     this.maxConcurrency = limits.max_concurrency;
     this.onFree = options.onFree ?? (() => {});
+    this.computeRates();
+  }
+
+  /**
+   * The rates calls are spaced by: each configured per-minute limit, lowered to the upstream's
+   * reported one and scaled by the pace its 429s have taught. Unconfigured limits stay unlimited.
+   */
+  private computeRates(): void {
+    const rate = (configured: number | undefined, reported: number | undefined): Rate | undefined =>
+      configured ? perMinute(Math.min(configured, reported ?? Infinity) * this.share, this.burstMs) : undefined;
+    this.requests = rate(this.limits.rpm, this.reported.requests);
+    this.tokenRate = rate(this.limits.tpm, this.reported.tokens);
   }
 
   /** Whether tokens are budgeted by configuration, so a request's size is worth counting exactly. */
@@ -53,6 +73,11 @@ export class DeploymentBudget {
   }
 
   async tryTake(tokens: number): Promise<BudgetTake> {
+    const share = this.pace.share();
+    if (share !== this.share) {
+      this.share = share;
+      this.computeRates();
+    }
     const cost = Math.max(0, Math.ceil(tokens));
     const outcome = await this.backend.take(this.deployment, {
       tokens: cost,
@@ -72,12 +97,39 @@ export class DeploymentBudget {
    */
   observe(headers: Record<string, string | string[] | undefined>): void {
     const report = readRateHeaders(headers);
-    if (report && (isLow(report.requests) || isLow(report.tokens))) void this.backend.observe(this.deployment, report).catch(() => {});
+    if (!report) return;
+    this.adoptReportedLimits(report);
+    if (isLow(report.requests) || isLow(report.tokens)) void this.backend.observe(this.deployment, report).catch(() => {});
   }
 
-  /** An upstream's Retry-After: no call to it before `ms` have passed, on any node. */
-  hold(ms: number): void {
+  /**
+   * A configured limit above the one the upstream reports (OpenAI's x-ratelimit-limit-*,
+   * Anthropic's anthropic-ratelimit-*-limit, sent with every answer) was a guess or is out of
+   * date: the upstream's own figure paces the calls instead, spread the same way, so they stop
+   * running into its 429s. Every node reads the same headers, so all of them adopt it. Only
+   * configured budgets are tightened: one the operator left unlimited stays so (its upstream's
+   * 429s and low reports still hold it back).
+   */
+  private adoptReportedLimits(report: UpstreamReport): void {
+    const requests = report.requests?.limit || undefined;
+    const tokens = report.tokens?.limit || undefined;
+    if ((requests === undefined || requests === this.reported.requests) && (tokens === undefined || tokens === this.reported.tokens)) return;
+    if (requests !== undefined) this.reported.requests = requests;
+    if (tokens !== undefined) this.reported.tokens = tokens;
+    this.computeRates();
+  }
+
+  /**
+   * An upstream's 429 to a call made at `calledAt`: no call to it before `ms` (its Retry-After)
+   * have passed, on any node, and a configured budget slows its pace, since the upstream allows
+   * less than it says.
+   */
+  hold(ms: number, calledAt?: number): void {
     if (ms > 0) void this.backend.hold(this.deployment, ms).catch(() => {});
+    if ((this.limits.rpm || this.limits.tpm) && this.pace.refused(calledAt)) {
+      this.share = this.pace.share();
+      this.computeRates();
+    }
   }
 
   /** @internal BudgetGrant's settlement. */

@@ -119,6 +119,27 @@ test('observe: an upstream report tightens the budget, and a generous one does n
   assert.equal((await configured.tryTake(0)).ok, false, 'the configured one a second still applies');
 });
 
+test('a configured rpm above the limit the upstream reports is paced at the upstream\'s; a higher report does not loosen it', async () => {
+  const c = clock();
+  const budget = new DeploymentBudget('d', { rpm: 6000, tpm: 6_000_000 }, new MemoryBudgetBackend(c.now));
+  // Every answer carries the limits; plenty remains of the minute, so nothing is "low".
+  const answer = (requests: number) => ({
+    'x-ratelimit-limit-requests': String(requests), 'x-ratelimit-remaining-requests': String(requests - 1), 'x-ratelimit-reset-requests': '10ms',
+    'x-ratelimit-limit-tokens': '60000', 'x-ratelimit-remaining-tokens': '59000', 'x-ratelimit-reset-tokens': '1s',
+  });
+  budget.observe(answer(600));
+  assert.deepEqual(budget.refill, { requests: 600 / 60_000, tokens: 60_000 / 60_000 }, 'paced at the reported 600 rpm and 60,000 tpm');
+  // 600 rpm: one every 100 ms, 900 ms at once: nine calls, then the tenth 100 ms later.
+  for (let i = 0; i < 9; i++) assert.equal((await budget.tryTake(0)).ok, true);
+  assert.deepEqual(await budget.tryTake(0), { ok: false, readyInMs: 100, reason: 'requests' });
+  budget.observe(answer(100_000));
+  assert.equal(budget.refill.requests, 6000 / 60_000, 'back to the configured 6,000, never above it');
+  // Deployments left unlimited by their operator stay so.
+  const open = new DeploymentBudget('e', {}, new MemoryBudgetBackend(c.now));
+  open.observe(answer(600));
+  assert.deepEqual(open.refill, { requests: Infinity, tokens: Infinity });
+});
+
 test('observe reads real headers: x-ratelimit-* and, without a limit, an empty budget holds until its reset', async () => {
   const c = clock();
   const backend = new MemoryBudgetBackend(c.now);

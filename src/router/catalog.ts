@@ -47,7 +47,7 @@ export class ModelCatalog {
       // A deployment without configured limits keeps its (learned) budget locally: sharing it
       // would cost a Redis round trip on every call for nothing to enforce.
       const limited = Object.values(deployment.limits).some((limit) => limit !== undefined);
-      const budget = new DeploymentBudget(deployment.name, deployment.limits, limited ? shared : local, { onFree: () => room.poke(deployment.name) });
+      const budget = new DeploymentBudget(deployment.name, deployment.limits, limited ? shared : local, { onFree: () => room.poke(deployment.name), now });
       this.deployments.set(deployment.name, new DeploymentState(upstream, config.routing, now, onBreakerChange, budget));
     }
     for (const model of config.models.values()) {

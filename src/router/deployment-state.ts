@@ -52,7 +52,7 @@ export class DeploymentState {
   }
 
   /** Folds a failure into health: breaker for faults, cooldown for rate limits and Retry-After. */
-  recordFailure(error: unknown, probe: boolean): void {
+  recordFailure(error: unknown, probe: boolean, calledAt?: number): void {
     if (!(error instanceof GatewayError)) {
       this.breaker.release(probe);
       return;
@@ -62,7 +62,7 @@ export class DeploymentState {
       this.coolingUntil = Math.max(this.coolingUntil, this.now() + waitMs);
       this.coolingBecause = error.status === 429 ? 429 : 503;
       // A rate limit is spent budget: held in the budget too, so other nodes sharing it wait as well.
-      if (error.status === 429) this.budget.hold(waitMs);
+      if (error.status === 429) this.budget.hold(waitMs, calledAt);
     }
     if (isHealthFault(error)) this.breaker.failure(probe);
     else this.breaker.release(probe);
@@ -116,7 +116,7 @@ export class AttemptLease {
   }
 
   fail(error: unknown): void {
-    if (this.end()) this.deployment.recordFailure(error, this.probe);
+    if (this.end()) this.deployment.recordFailure(error, this.probe, this.startedAt);
   }
 
   /** Ended with no verdict on the upstream's health (the client left, a deadline passed). */
