@@ -200,7 +200,7 @@ async function main() {
   await stopAll();
 
   const verdicts = targets(phases[0], phases[1], plan);
-  const facts = { startedAt, finishedAt: new Date(), node: process.version, nproc: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown CPU', commit: commitMeasured() };
+  const facts = { startedAt, finishedAt: new Date(), node: process.version, nproc: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown CPU', commit: commitMeasured(plan.out) };
   const command = `node bench/fairness.mjs ${process.argv.slice(2).join(' ')}`.trim();
   const text = markdown({ plan, phases, verdicts, facts, command, notes });
   writeFileSync(plan.out, `${text}\n${handWrittenNotes(plan.out)}`);
@@ -214,10 +214,12 @@ async function main() {
 }
 
 /** The commit the run measured, marked when the working tree differs from it. */
-function commitMeasured() {
+function commitMeasured(out) {
   const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
   if (head.status !== 0) return 'unknown';
-  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim() !== '';
+  // The results file itself, rewritten by every run, does not count.
+  const status = spawnSync('git', ['status', '--porcelain', '--untracked-files=no', '--', '.', `:!${relative(ROOT, out)}`], { cwd: ROOT, encoding: 'utf8' });
+  const dirty = status.stdout.trim() !== '';
   return `${head.stdout.trim()}${dirty ? ' plus uncommitted changes' : ''}`;
 }
 

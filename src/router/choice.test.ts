@@ -20,6 +20,8 @@ function node(deployments: Record<string, Record<string, unknown>>, models: Reco
   const failures = new Map<string, GatewayError>();
   /** Deployments whose failure happens once, then they answer. */
   const once = new Set<string>();
+  /** Deployments whose failure happens this many more times, then they answer. */
+  const times = new Map<string, number>();
   const kind: ProviderKind = {
     kind: 'openai-compatible',
     create: (_provider, deployment) => ({
@@ -28,7 +30,9 @@ function node(deployments: Record<string, Record<string, unknown>>, models: Reco
         calls.push(deployment.name);
         const failure = failures.get(deployment.name);
         if (failure) {
-          if (once.has(deployment.name)) failures.delete(deployment.name);
+          const left = times.get(deployment.name) ?? (once.has(deployment.name) ? 1 : Infinity);
+          if (left <= 1) failures.delete(deployment.name);
+          else times.set(deployment.name, left - 1);
           throw failure;
         }
         return { kind: 'completion', completion: { id: 'x', object: 'chat.completion', created: 0, model: 'up', choices: [] } };
@@ -47,7 +51,7 @@ function node(deployments: Record<string, Record<string, unknown>>, models: Reco
       await lease.deployment.upstream.chat({ model, messages: [] }, { signal, requestId: 'r' });
       return lease.deployment.name;
     }, { tokens: 10 });
-  return { calls, failures, once, catalog, route };
+  return { calls, failures, once, times, catalog, route };
 }
 
 test('a deployment without budget is passed over like one in cooldown: the fallback serves at once', async () => {
@@ -95,6 +99,21 @@ test('an upstream 429 is held in the shared budget: the request waits out its Re
   assert.equal(retried.attempts, 2, 'the refused request was retried once the window was over, not passed on');
   assert.ok(Date.now() - started >= 250);
   assert.deepEqual(one.calls, ['a', 'a']);
+});
+
+test('429s waited out do not use up max_attempts: three in a row, then served; one that never relents is given up', async () => {
+  const n = node({ a: {} }, { m: { deployments: ['a'] } });
+  n.failures.set('a', limited(20));
+  n.times.set('a', 3);
+  const routed = await n.route('m');
+  routed.lease.succeed();
+  assert.equal(routed.attempts, 4, 'three 429s waited out, then the answer (max_attempts is 3)');
+
+  n.calls.length = 0;
+  n.failures.set('a', limited(20));
+  n.times.delete('a');
+  await assert.rejects(n.route('m'), (e: GatewayError) => e.status === 429);
+  assert.equal(n.calls.length, 3 + 5, 'max_attempts, plus at most five 429s waited out');
 });
 
 test('an upstream 429 whose Retry-After ends past the queue deadline reaches the caller at once, with that Retry-After', async () => {

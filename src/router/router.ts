@@ -7,8 +7,9 @@
 // - skip deployments whose breaker is open, unless more than half of a model's deployments are
 //   ejected (panic: then all serve, since a breaker that ejects everything helps nobody);
 // - prefer deployments this request has not tried; a retry of a tried one waits a jittered backoff;
-// - stop on an error another deployment would not fix (a bad request), on max_attempts, when the
-//   retry budget is spent, or at the request's deadline.
+// - stop on an error another deployment would not fix (a bad request), on max_attempts (up to
+//   RATE_LIMITED_RETRIES upstream 429s waited out do not count), when the retry budget is spent,
+//   or at the request's deadline.
 // The attempt itself is the caller's (a completion, or a stream up to its first token), so the
 // same loop serves chat, streams and embeddings.
 import type { RoutingConfig } from '../config/config.js';
@@ -61,6 +62,13 @@ export interface RouterOptions {
 
 const CONTENT_POLICY_CODES = new Set(['content_policy_violation', 'content_filter']);
 
+/**
+ * Upstream 429s a request may wait out on top of max_attempts: waiting for a Retry-After is what
+ * the upstream asked for, not a failure to give up on, but an upstream that keeps refusing must
+ * not hold a request in a loop (the queue deadline and the retry budget bound it too).
+ */
+const RATE_LIMITED_RETRIES = 5;
+
 export class Router {
   private readonly budget: RetryBudget;
   private readonly now: () => number;
@@ -90,8 +98,9 @@ export class Router {
     let models = plan.models;
     let fallback: FallbackReason | undefined;
     let stoppedBecause: string | undefined;
+    let rateLimited = 0;
 
-    while (failures.length < this.settings.max_attempts) {
+    while (failures.length - Math.min(rateLimited, RATE_LIMITED_RETRIES) < this.settings.max_attempts) {
       if (signal.aborted) throw signal.reason;
       if (failures.length > 0) {
         if (!this.chooser.anyCallable(models, plan.waitingRoom !== undefined)) break;
@@ -131,6 +140,7 @@ export class Router {
         }
         lease.fail(error);
         failures.push({ deployment: next.candidate.state.name, error });
+        if (isRateLimited(error)) rateLimited += 1;
         if (isContentPolicyRefusal(error) && fallback !== 'content_policy' && plan.contentPolicyFallbacks.length > 0) {
           models = plan.contentPolicyFallbacks;
           fallback = 'content_policy';
@@ -166,6 +176,10 @@ export class Router {
 function counted(error: unknown, attempts: number): unknown {
   if (error instanceof GatewayError) error.attempts = attempts;
   return error;
+}
+
+function isRateLimited(error: unknown): boolean {
+  return error instanceof GatewayError && error.status === 429;
 }
 
 function isContextExceeded(error: unknown): boolean {
