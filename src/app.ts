@@ -87,7 +87,6 @@ export function buildApp(deps: AppDeps): App {
   fastify.decorateRequest('identity', null as never);
   fastify.decorateRequest('meter', undefined);
   fastify.decorateRequest('client', undefined);
-  fastify.decorateRequest('admission', undefined);
 
   fastify.removeAllContentTypeParsers();
   // Any content type is read as JSON: `curl -d` sends form encoding by default, and a clear JSON

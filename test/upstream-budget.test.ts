@@ -27,18 +27,33 @@ const REDIS_URL = process.env.FLOODGATE_TEST_REDIS_URL ?? 'redis://127.0.0.1:637
 /** Callers without a key get no client limits here: only the upstream budget holds them back. */
 const UNLIMITED_CALLERS = { tiers: { anonymous: { priority: 0 } } };
 
-function pacedConfig(proxy: RecordingProxy, queue: Record<string, unknown> = {}) {
-  return (simulatorUrl: string) => {
-    proxy.target = simulatorUrl;
-    return configFrom({
-      providers: { sim: { base_url: proxy.url } },
-      deployments: { paced: { provider: 'sim', model: 'sim-chat', limits: { rpm: 60 } } },
-      models: { paced: { deployments: ['paced'] } },
-      routing: { stream_keepalive_ms: 200 },
-      limits: UNLIMITED_CALLERS,
-      queue,
+/**
+ * For the enclosing describe: a gateway whose one deployment, \`paced\`, reaches the simulator
+ * through a recording proxy (\`deployment\`: what it adds, such as limits; \`extra\`: more config).
+ */
+function proxiedGateway(deployment: Record<string, unknown>, extra: Record<string, unknown> = {}): { proxy: RecordingProxy; stack: Stack } {
+  const handle = {} as { proxy: RecordingProxy; stack: Stack };
+  before(async () => {
+    handle.proxy = await startRecordingProxy();
+    handle.stack = await startStack({
+      config: (simulatorUrl) => {
+        handle.proxy.target = simulatorUrl;
+        return configFrom({
+          providers: { sim: { base_url: handle.proxy.url } },
+          deployments: { paced: { provider: 'sim', model: 'sim-chat', ...deployment } },
+          models: { paced: { deployments: ['paced'] } },
+          routing: { stream_keepalive_ms: 200 },
+          limits: UNLIMITED_CALLERS,
+          ...extra,
+        });
+      },
     });
-  };
+  });
+  after(async () => {
+    await handle.stack.close();
+    await handle.proxy.close();
+  });
+  return handle;
 }
 
 async function chat(stack: Stack, body: Record<string, unknown>) {
@@ -54,31 +69,22 @@ async function chat(stack: Stack, body: Record<string, unknown>) {
 const idle = () => new Promise((r) => setTimeout(r, 1100));
 
 describe('a deployment with rpm 60', () => {
-  let proxy: RecordingProxy;
-  let stack: Stack;
-  before(async () => {
-    proxy = await startRecordingProxy();
-    stack = await startStack({ config: pacedConfig(proxy) });
-  });
-  after(async () => {
-    await stack.close();
-    await proxy.close();
-  });
+  const g = proxiedGateway({ limits: { rpm: 60 } });
 
   test('five requests at once all succeed: they wait their turn and reach the upstream a second apart', async () => {
-    proxy.arrivals.length = 0;
-    const replies = await Promise.all(Array.from({ length: 5 }, () => chat(stack, {})));
+    g.proxy.arrivals.length = 0;
+    const replies = await Promise.all(Array.from({ length: 5 }, () => chat(g.stack, {})));
     assert.deepEqual(replies.map((r) => r.status), [200, 200, 200, 200, 200], replies.map((r) => r.text).join('\n'));
-    assert.equal(proxy.arrivals.length, 5, 'one upstream call each: none was refused and retried');
-    for (const gap of gaps(proxy.arrivals)) assert.ok(gap >= 950 && gap < 1500, `gaps between upstream calls: ${gaps(proxy.arrivals).join(', ')} ms`);
+    assert.equal(g.proxy.arrivals.length, 5, 'one upstream call each: none was refused and retried');
+    for (const gap of gaps(g.proxy.arrivals)) assert.ok(gap >= 950 && gap < 1500, `gaps between upstream calls: ${gaps(g.proxy.arrivals).join(', ')} ms`);
     const waits = replies.map((r) => r.ms).sort((a, b) => a - b);
     assert.ok(waits[4]! >= 3900, `the last waited about four seconds: ${waits.join(', ')} ms`);
   });
 
   test('a streaming request that waits gets keep-alive comments first, then the stream as usual', async () => {
     await idle();
-    assert.equal((await chat(stack, {})).status, 200, 'spends this second\'s budget');
-    const reply = await chat(stack, { stream: true });
+    assert.equal((await chat(g.stack, {})).status, 200, 'spends this second\'s budget');
+    const reply = await chat(g.stack, { stream: true });
     assert.equal(reply.status, 200);
     const firstData = reply.text.indexOf('data: ');
     const comments = reply.text.slice(0, firstData).match(/^: keep-alive$/gm) ?? [];
@@ -88,8 +94,8 @@ describe('a deployment with rpm 60', () => {
 
   test('/v1/responses streams that wait get keep-alive comments too', async () => {
     await idle();
-    assert.equal((await chat(stack, {})).status, 200);
-    const reply = await request(`${stack.baseURL}/responses`, {
+    assert.equal((await chat(g.stack, {})).status, 200);
+    const reply = await request(`${g.stack.baseURL}/responses`, {
       method: 'POST', headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'paced', input: 'hello', stream: true }),
     });
@@ -102,8 +108,8 @@ describe('a deployment with rpm 60', () => {
 
   test('the openai SDK and the Vercel AI SDK read a stream that waited as if nothing happened', async () => {
     await idle();
-    assert.equal((await chat(stack, {})).status, 200);
-    const client = new OpenAI({ baseURL: stack.baseURL, apiKey: 'anonymous', maxRetries: 0 });
+    assert.equal((await chat(g.stack, {})).status, 200);
+    const client = new OpenAI({ baseURL: g.stack.baseURL, apiKey: 'anonymous', maxRetries: 0 });
     const started = Date.now();
     let text = '';
     for await (const chunk of await client.chat.completions.create({ model: 'paced', messages: [{ role: 'user', content: 'hello' }], stream: true })) {
@@ -112,7 +118,7 @@ describe('a deployment with rpm 60', () => {
     assert.ok(Date.now() - started >= 800, 'it did wait for budget');
     assert.ok(text.split(' ').length >= 5, `openai SDK text: ${text}`);
 
-    const provider = createOpenAI({ baseURL: stack.baseURL, apiKey: 'anonymous' });
+    const provider = createOpenAI({ baseURL: g.stack.baseURL, apiKey: 'anonymous' });
     const result = streamText({ model: provider.chat('paced'), prompt: 'hello', maxRetries: 0 });
     let vercelText = '';
     for await (const delta of result.textStream) vercelText += delta;
@@ -122,108 +128,60 @@ describe('a deployment with rpm 60', () => {
 });
 
 describe('an upstream that reports its own budget running out', () => {
-  let proxy: RecordingProxy;
-  let stack: Stack;
-  before(async () => {
-    proxy = await startRecordingProxy();
-    stack = await startStack({
-      config: (simulatorUrl) => {
-        proxy.target = simulatorUrl;
-        return configFrom({
-          providers: { sim: { base_url: proxy.url } },
-          // No configured limits: only what the upstream says holds calls back.
-          deployments: { told: { provider: 'sim', model: 'sim-chat' } },
-          models: { paced: { deployments: ['told'] } },
-          limits: UNLIMITED_CALLERS,
-        });
-      },
-    });
-  });
-  after(async () => {
-    await stack.close();
-    await proxy.close();
-  });
+  // No configured limits: only what the upstream says holds calls back.
+  const g = proxiedGateway({});
 
   test('x-ratelimit-* headers are learned: with none left, the next call waits for the upstream to refill', async () => {
     // 0 of 10 left, full again in 10 s: one more a second.
-    proxy.extraHeaders = { 'x-ratelimit-limit-requests': '10', 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '10s' };
-    assert.equal((await chat(stack, {})).status, 200);
-    const second = await chat(stack, {});
+    g.proxy.extraHeaders = { 'x-ratelimit-limit-requests': '10', 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '10s' };
+    assert.equal((await chat(g.stack, {})).status, 200);
+    const second = await chat(g.stack, {});
     assert.equal(second.status, 200);
     assert.ok(second.ms >= 900, `waited ${second.ms} ms for the upstream's budget`);
-    assert.ok(gaps(proxy.arrivals)[0]! >= 900);
+    assert.ok(gaps(g.proxy.arrivals)[0]! >= 900);
   });
 });
 
 describe('an upstream that answers 429 with a short Retry-After', () => {
-  let proxy: RecordingProxy;
-  let stack: Stack;
-  before(async () => {
-    proxy = await startRecordingProxy();
-    stack = await startStack({
-      config: (simulatorUrl) => {
-        proxy.target = simulatorUrl;
-        return configFrom({
-          providers: { sim: { base_url: proxy.url } },
-          // No configured limits: the gateway learns of the upstream's only from its 429.
-          deployments: { surprised: { provider: 'sim', model: 'sim-chat' } },
-          models: { paced: { deployments: ['surprised'] } },
-          routing: { stream_keepalive_ms: 200 },
-          limits: UNLIMITED_CALLERS,
-        });
-      },
-    });
-  });
-  after(async () => {
-    await stack.close();
-    await proxy.close();
-  });
+  // No configured limits: the gateway learns of the upstream's only from its 429.
+  const g = proxiedGateway({});
 
   test('the 429 is waited out, not passed on: the request and the ones behind it are served once the window is over', async () => {
-    proxy.arrivals.length = 0;
-    proxy.refuse = { count: 1, retryAfterSeconds: 1 };
-    const refused = chat(stack, {});
+    g.proxy.arrivals.length = 0;
+    g.proxy.refuse = { count: 1, retryAfterSeconds: 1 };
+    const refused = chat(g.stack, {});
     await new Promise((r) => setTimeout(r, 100));
-    const behind = await Promise.all([chat(stack, {}), chat(stack, { stream: true })]);
+    const behind = await Promise.all([chat(g.stack, {}), chat(g.stack, { stream: true })]);
     const first = await refused;
     for (const reply of [first, ...behind]) assert.equal(reply.status, 200, reply.text);
     assert.equal(first.headers['x-floodgate-attempts'], '2', 'the refused request was tried again');
     assert.ok(first.ms >= 950, `it waited for the Retry-After: ${first.ms} ms`);
     assert.equal(behind[0]!.headers['x-floodgate-attempts'], '1', 'the others waited instead of calling into the window');
-    assert.equal(proxy.arrivals.length, 4, 'one refused call, then one each');
-    const sorted = [...proxy.arrivals].sort((a, b) => a - b);
-    assert.ok(sorted[1]! - sorted[0]! >= 950, `nothing reached the upstream inside its window: ${gaps(proxy.arrivals).join(', ')} ms`);
+    assert.equal(g.proxy.arrivals.length, 4, 'one refused call, then one each');
+    const sorted = [...g.proxy.arrivals].sort((a, b) => a - b);
+    assert.ok(sorted[1]! - sorted[0]! >= 950, `nothing reached the upstream inside its window: ${gaps(g.proxy.arrivals).join(', ')} ms`);
     assert.match(behind[1]!.text, /^: keep-alive$/m, 'the waiting stream was kept alive');
     assert.ok(behind[1]!.text.trimEnd().endsWith('data: [DONE]'));
   });
 
   test('a Retry-After past the queue deadline is passed on at once, with the upstream\'s Retry-After', async () => {
     await new Promise((r) => setTimeout(r, 1100));
-    proxy.arrivals.length = 0;
-    proxy.refuse = { count: 1, retryAfterSeconds: 45 };
-    const reply = await chat(stack, {});
+    g.proxy.arrivals.length = 0;
+    g.proxy.refuse = { count: 1, retryAfterSeconds: 45 };
+    const reply = await chat(g.stack, {});
     assert.equal(reply.status, 429, reply.text);
     assert.ok(reply.ms < 1000, `refused after ${reply.ms} ms`);
     assert.equal(reply.headers['retry-after'], '45');
     assert.equal((JSON.parse(reply.text) as { error: { code: string } }).error.code, 'upstream_rate_limited');
-    assert.equal(proxy.arrivals.length, 1);
+    assert.equal(g.proxy.arrivals.length, 1);
   });
 });
 
 describe('a queue deadline of 1.5 s', () => {
-  let proxy: RecordingProxy;
-  let stack: Stack;
-  before(async () => {
-    proxy = await startRecordingProxy();
-    stack = await startStack({ config: pacedConfig(proxy, { deadline_ms: 1500 }) });
-  });
-  after(async () => {
-    await stack.close();
-    await proxy.close();
-  });
+  const g = proxiedGateway({ limits: { rpm: 60 } }, { queue: { deadline_ms: 1500 } });
 
   test('a request that cannot be served in time is refused at once with 429 and a Retry-After, not after waiting', async () => {
-    const replies = await Promise.all(Array.from({ length: 3 }, () => chat(stack, {})));
+    const replies = await Promise.all(Array.from({ length: 3 }, () => chat(g.stack, {})));
     const statuses = replies.map((r) => r.status).sort();
     assert.deepEqual(statuses, [200, 200, 429], 'now, in a second, and one that would need two');
     const refused = replies.find((r) => r.status === 429)!;
@@ -233,7 +191,7 @@ describe('a queue deadline of 1.5 s', () => {
     assert.equal(body.error.code, 'upstream_budget_exhausted');
     assert.equal(body.error.type, 'rate_limit_error');
     assert.match(body.error.message, /model 'paced'/);
-    assert.equal(proxy.arrivals.length, 2, 'the refused request never reached the upstream');
+    assert.equal(g.proxy.arrivals.length, 2, 'the refused request never reached the upstream');
   });
 });
 

@@ -3,7 +3,7 @@
 // load balancers retry instead of giving up. A bug stays a bug: only errors that mean "storage
 // unreachable" become history_unavailable; anything else is rethrown as it is.
 import { GatewayError } from '../core/errors.js';
-import type { Logger } from '../observability/logger.js';
+import { describeError, type Logger } from '../observability/logger.js';
 
 const retryAfter = (retryMs: number): number => Math.max(1, Math.ceil(retryMs / 1000));
 
@@ -42,10 +42,9 @@ export function isUnreachable(error: unknown): boolean {
 
 /** What may be logged of a storage error: its name, code and message, never the rows it carried. */
 export function errorSummary(error: unknown): { name: string; code?: string; message?: string } {
-  const e = error as { name?: unknown; code?: unknown; message?: unknown } | null;
+  const e = error as { message?: unknown } | null;
   return {
-    name: typeof e?.name === 'string' ? e.name : typeof error,
-    ...(typeof e?.code === 'string' ? { code: e.code } : {}),
+    ...describeError(error),
     // Driver messages name the failure ("connect ECONNREFUSED 127.0.0.1:5432"), not row values.
     ...(typeof e?.message === 'string' ? { message: e.message.slice(0, 300) } : {}),
   };

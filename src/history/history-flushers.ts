@@ -2,6 +2,7 @@
 // its own blocking connection, writing batches through the history writer and acknowledging them
 // with the settle script (XACK, XDEL and the pending indexes in one step). Used by the gateway
 // (storage.flush.flushers loops; 0 = this node only appends) and by `floodgate flush`.
+import { closeRedis } from '../core/close-redis.js';
 import type { Redis } from 'ioredis';
 import type { StorageConfig } from '../config/config.js';
 import type { Logger } from '../observability/logger.js';
@@ -127,7 +128,7 @@ export class FlusherPool {
     await Promise.all(this.loops.map((log) => log.stop()));
     const all = [...this.loops, ...(this.manualLog ? [this.manualLog] : [])];
     await Promise.all(all.map((log) => log.retire().catch(() => {})));
-    await Promise.all(this.readers.map((reader) => reader.quit().catch(() => reader.disconnect())));
+    await Promise.all(this.readers.map(closeRedis));
   }
 
   /** For flushNow and drain without loops: non-blocking reads only, so the shared connection serves. */

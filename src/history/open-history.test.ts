@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { GatewayError } from '../core/errors.js';
 import { storageSchema } from '../config/schema.js';
 import { dropRedisKeys, eventually, postgresSchemaUrl, REDIS_URL, silentLogger, testStreamKey } from '../../test/support/history-backends.js';
-import { freezableProxy } from '../../test/support/history-tcp-proxy.js';
+import { redisProxy } from '../../test/support/redis-proxy.js';
 import { openHistory } from './open-history.js';
 
 let schema: Awaited<ReturnType<typeof postgresSchemaUrl>>;
@@ -61,7 +61,7 @@ test('redis_url (or REDIS_URL) set: scale-out over PostgreSQL', async () => {
 test('a Redis that stops answering: requests fail fast with 503 history_unavailable, and work again once it answers', async () => {
   const key = testStreamKey();
   keys.push(key);
-  const proxy = await freezableProxy(Number(new URL(REDIS_URL).port || 6379), new URL(REDIS_URL).hostname);
+  const proxy = await redisProxy(Number(new URL(REDIS_URL).port || 6379), new URL(REDIS_URL).hostname);
   const storage = storageSchema.parse({ database_url: schema.url, redis_url: proxy.url, stream_key: key, flush: { flushers: 0, retry_ms: 2_000 } });
   const history = await openHistory(storage, silentLogger, {}, { redisTimeouts: { connectMs: 1_000, commandMs: 300 } });
   try {

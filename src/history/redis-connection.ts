@@ -3,7 +3,7 @@
 // commandTimeout for every command, queued ones included, so a command waiting for a reconnect
 // fails in time too.
 import { Redis } from 'ioredis';
-import type { Logger } from '../observability/logger.js';
+import { logOutages, type Logger } from '../observability/logger.js';
 import { errorSummary } from './history-errors.js';
 
 export interface RedisTimeouts {
@@ -26,25 +26,9 @@ export function connectRedis(url: string, timeouts: RedisTimeouts, logger: Logge
     // A command fails after one reconnect attempt instead of queueing for twenty.
     maxRetriesPerRequest: 1,
   });
-  // One warning per outage, not one per reconnect attempt; ioredis would otherwise print them itself.
-  let failing = false;
-  redis.on('error', (error: unknown) => {
-    if (failing) return;
-    failing = true;
-    logger.warn({ err: errorSummary(error) }, 'redis connection failed; reconnecting');
-  });
-  redis.on('ready', () => {
-    if (failing) logger.info('redis connection restored');
-    failing = false;
-  });
+  // A listener also keeps ioredis from printing every failed attempt itself.
+  logOutages(redis, logger, 'redis', errorSummary);
   return redis;
 }
 
-/** Closes politely, or drops the socket when Redis does not answer. */
-export async function closeRedis(redis: Redis): Promise<void> {
-  try {
-    await redis.quit();
-  } catch {
-    redis.disconnect();
-  }
-}
+export { closeRedis } from '../core/close-redis.js';

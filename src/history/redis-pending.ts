@@ -9,6 +9,7 @@
 // Redis never evicts keys (maxmemory-policy noeviction: the stream itself must not be evicted).
 //
 // Any Redis failure (down, timed out) becomes a 503 history_unavailable: a caller never hangs.
+import { closeRedis } from '../core/close-redis.js';
 import { shuttingDown } from '../core/errors.js';
 import type { Redis } from 'ioredis';
 import type { ConversationPosition, ConversationRow, ItemPosition, ItemRow, JsonObject } from '../storage/conversation-store.js';
@@ -140,7 +141,7 @@ export class RedisPendingStore implements PendingStore {
   async close(): Promise<void> {
     this.stopped = true;
     await this.options.flushers.close();
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    await closeRedis(this.redis);
   }
 
   /** A write script, refused once draining; 'BACKLOG' becomes the 503 that sheds load. */

@@ -5,7 +5,8 @@
 // upstream really used.
 //
 // It runs in preValidation: after the body is read (the token estimate needs it) and before it is
-// checked, so a bot looping the same malformed request spends its budget like anyone else.
+// checked, so a bot looping the same malformed request spends its budget like anyone else (a
+// body that does not even parse reaches it too: see UnreadableBody in json-body.ts).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TierConfig } from '../config/config.js';
 import { ClientAddresses } from '../identity/client-address.js';
@@ -24,7 +25,7 @@ export interface ClientLimitsDeps {
 }
 
 /** Who is limited, and by which tier: a key by its own budget, everyone else by address. */
-export function limitedAs(identity: Identity | null, peer: string | undefined, headers: FastifyRequest['headers'], addresses: ClientAddresses): { identity: string; tier: string } {
+function limitedAs(identity: Identity | null, peer: string | undefined, headers: FastifyRequest['headers'], addresses: ClientAddresses): { identity: string; tier: string } {
   if (identity?.kind === 'api_key') return { identity: `key:${identity.keyId}`, tier: identity.tier };
   return { identity: addresses.limitKey(addresses.resolve(peer, headers)), tier: 'anonymous' };
 }
@@ -42,12 +43,12 @@ export function clientLimits(fastify: FastifyInstance, deps: ClientLimitsDeps): 
       request.log.warn({ peer }, 'a keyless request carried X-Forwarded-For or Forwarded, but limits.trusted_proxies is empty: if a proxy sits in front of Floodgate, every keyless caller behind it shares one budget; list the proxy there');
     }
     const who = limitedAs(request.identity, peer, request.headers, deps.addresses);
-    request.client = { key: who.identity, tier: who.tier, priority: deps.tiers[who.tier]?.priority ?? 0 };
     // Config checks that every key's tier exists; anonymous always does.
     const limits = deps.tiers[who.tier] ?? deps.tiers.anonymous!;
-    // The tokenizer is needed only when a token limit applies to this caller.
+    request.client = { key: who.identity, priority: limits.priority };
+    // Tokens are estimated only when a token limit applies to this caller.
     const needsTokens = limits.tpm !== undefined || limits.daily_tokens !== undefined;
-    const estimatedTokens = needsTokens ? await estimateTokens(route, request.body).catch(() => 0) : 0;
+    const estimatedTokens = needsTokens ? estimateOrZero(route, request.body) : 0;
     const asked = { identity: who.identity, limits, estimatedTokens };
     const decision = await deps.limiter.decide(asked);
     reply.headers(rateLimitHeaders(decision.budgets));
@@ -55,9 +56,17 @@ export function clientLimits(fastify: FastifyInstance, deps: ClientLimitsDeps): 
       deps.onRefused?.(decision.limit, who.tier);
       throw rateLimitError(decision, asked);
     }
-    request.admission = decision.admission;
     settleWhenDone(request, reply, decision.admission);
   });
+}
+
+/** A body too odd to size (its route's schema refuses it next) reserves nothing. */
+function estimateOrZero(route: string, body: unknown): number {
+  try {
+    return estimateTokens(route, body);
+  } catch {
+    return 0;
+  }
 }
 
 const forwarded = (headers: FastifyRequest['headers']): boolean => headers['x-forwarded-for'] !== undefined || headers.forwarded !== undefined;
@@ -89,7 +98,6 @@ function settleWhenDone(request: FastifyRequest, reply: FastifyReply, admission:
 declare module 'fastify' {
   interface FastifyRequest {
     /** The caller as the limits and the waiting queue see it (set once the request is admitted). */
-    client: { key: string; tier: string; priority: number } | undefined;
-    admission: Admission | undefined;
+    client: { key: string; priority: number } | undefined;
   }
 }

@@ -24,7 +24,6 @@ export interface ClientAddressOptions {
 
 export class ClientAddresses {
   private readonly trusted = new BlockList();
-  private readonly anyTrusted: boolean;
   private readonly proxyHeader: ProxyHeader;
   private readonly ipv6Prefix: number;
   /** How many proxies (addresses or ranges) are trusted. */
@@ -32,7 +31,6 @@ export class ClientAddresses {
 
   constructor(trustedProxies: readonly string[], options: ClientAddressOptions = {}) {
     for (const entry of trustedProxies) addTrusted(this.trusted, entry);
-    this.anyTrusted = trustedProxies.length > 0;
     this.size = trustedProxies.length;
     this.proxyHeader = options.proxyHeader ?? 'x-forwarded-for';
     this.ipv6Prefix = options.ipv6Prefix ?? 64;
@@ -42,7 +40,7 @@ export class ClientAddresses {
   /** The caller's address: the peer's, or the nearest untrusted hop named by trusted proxies. */
   resolve(peer: string | undefined, headers: Record<string, string | string[] | undefined>): string {
     const address = normalise(peer ?? '') ?? 'unknown';
-    if (!this.anyTrusted || !this.isTrusted(address)) return address;
+    if (this.size === 0 || !this.isTrusted(address)) return address;
     const hops = forwardedHops(headers, this.proxyHeader);
     for (let i = hops.length - 1; i >= 0; i--) {
       const hop = normalise(hops[i]!);

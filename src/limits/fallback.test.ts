@@ -3,9 +3,8 @@
 // (never unlimited), and come from Redis again within 5 s of its return.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { freezableProxy } from '../../test/support/history-tcp-proxy.js';
 import { dropLimitKeys, freshIdentity, limitsTestPrefix, silentLogger } from '../../test/support/limits-backends.js';
-import { deadPort, switchableProxy } from '../../test/support/limits-switchable-proxy.js';
+import { deadPort, redisProxy } from '../../test/support/redis-proxy.js';
 import { dividedLimits, FallbackLimiter } from './fallback.js';
 import { MemoryLimiter } from './memory-store.js';
 import { openRateLimiter } from './open-limiter.js';
@@ -80,7 +79,7 @@ test('nothing listening: decisions come from memory within 1 s, at limit / nodes
 });
 
 test('redis dies and returns: memory within 1 s, redis again within 5 s, and a release lost meanwhile is retried', async () => {
-  const proxy = await switchableProxy(REDIS_PORT);
+  const proxy = await redisProxy(REDIS_PORT);
   const prefix = limitsTestPrefix();
   const limiter = await open(proxy.url, 2, prefix);
   const modes: BackendName[] = [];
@@ -116,7 +115,7 @@ test('redis dies and returns: memory within 1 s, redis again within 5 s, and a r
 });
 
 test('redis hangs: no decision waits past redis_timeout_ms, the rest go straight to memory, and redis is used again within 5 s of thawing', async () => {
-  const proxy = await freezableProxy(REDIS_PORT);
+  const proxy = await redisProxy(REDIS_PORT);
   const prefix = limitsTestPrefix();
   const limiter = await open(proxy.url, 4, prefix);
   try {

@@ -3,8 +3,7 @@
 // Unlike the history's connection (history/redis-connection.ts) nothing is queued or resent: a
 // DECIDE resent after a reconnect would charge a request twice.
 import { Redis } from 'ioredis';
-import type { Logger } from '../observability/logger.js';
-import { describeError } from '../observability/logger.js';
+import { logOutages, type Logger } from '../observability/logger.js';
 
 export interface LimitsRedisOptions {
   /** Any one command, from send to reply: limits.redis_timeout_ms. */
@@ -25,17 +24,7 @@ export function connectLimitsRedis(url: string, options: LimitsRedisOptions, log
     maxRetriesPerRequest: 0,
     retryStrategy: (attempt) => Math.min(attempt * 100, maxDelay),
   });
-  // One warning per outage, not one per reconnect attempt.
-  let failing = false;
-  redis.on('error', (error: unknown) => {
-    if (failing) return;
-    failing = true;
-    logger.warn({ err: describeError(error) }, 'rate-limit redis connection failed; reconnecting');
-  });
-  redis.on('ready', () => {
-    if (failing) logger.info('rate-limit redis connection restored');
-    failing = false;
-  });
+  logOutages(redis, logger, 'rate-limit redis');
   return redis;
 }
 

@@ -5,6 +5,7 @@
 // leaves the estimate charged, which errs on the strict side.
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { closeRedis } from '../core/close-redis.js';
 import { tokenCost } from './gcra.js';
 import { limitScripts, type LimitScripts } from './redis-scripts.js';
 import {
@@ -89,12 +90,8 @@ export class RedisLimiter implements RateLimiter {
     await Promise.all(pending.map(([key, id]) => this.release(key, id)));
   }
 
-  async close(): Promise<void> {
-    try {
-      await this.redis.quit();
-    } catch {
-      this.redis.disconnect();
-    }
+  close(): Promise<void> {
+    return closeRedis(this.redis);
   }
 
   /**

@@ -22,3 +22,26 @@ export function describeError(error: unknown): { name: string; code?: string } {
     ...(typeof e?.code === 'string' ? { code: e.code } : {}),
   };
 }
+
+/** What emits 'error' on every failed attempt and 'ready' once back: an ioredis connection. */
+interface Reconnecting {
+  on(event: 'error', listener: (error: unknown) => void): unknown;
+  on(event: 'ready', listener: () => void): unknown;
+}
+
+/**
+ * Logs one warning per outage of a reconnecting connection and one line when it is back, instead
+ * of one per reconnect attempt. `what` names it in both lines; `describe` what is logged of the error.
+ */
+export function logOutages(connection: Reconnecting, logger: Logger, what: string, describe: (error: unknown) => object = describeError): void {
+  let failing = false;
+  connection.on('error', (error) => {
+    if (failing) return;
+    failing = true;
+    logger.warn({ err: describe(error) }, `${what} connection failed; reconnecting`);
+  });
+  connection.on('ready', () => {
+    if (failing) logger.info(`${what} connection restored`);
+    failing = false;
+  });
+}

@@ -14,7 +14,7 @@ export const DEFAULT_OUTPUT_RESERVE = 1_000;
 type Body = Record<string, unknown>;
 
 /** Tokens to reserve for a request to `route`; 0 for routes that call no model. */
-export async function estimateTokens(route: string, body: unknown): Promise<number> {
+export function estimateTokens(route: string, body: unknown): number {
   if (typeof body !== 'object' || body === null) return 0;
   const request = body as Body;
   switch (route) {
