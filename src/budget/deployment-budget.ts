@@ -3,17 +3,14 @@
 // rate-limit headers, Retry-After on a 429, and the 429s themselves, which slow the pace: pace.ts).
 // The state lives in a backend (memory or Redis); this class turns configuration into rates and
 // hands out grants that settle the real usage when the call is over.
+import type { DeploymentConfig } from '../config/config.js';
 import type { BudgetBackend, DimensionReport, RefusalReason, UpstreamReport } from './backend.js';
 import { BURST_MS, perMinute, type Rate } from './gcra.js';
 import { Pace } from './pace.js';
 import { readRateHeaders } from './rate-headers.js';
 
-/** DeploymentConfig.limits: a limit left out is not enforced. */
-export interface DeploymentLimits {
-  rpm?: number;
-  tpm?: number;
-  max_concurrency?: number;
-}
+/** A limit left out is not enforced. */
+export type DeploymentLimits = DeploymentConfig['limits'];
 
 export type BudgetTake =
   | { ok: true; grant: BudgetGrant }

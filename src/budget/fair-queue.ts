@@ -53,7 +53,6 @@ export class FairQueue<E extends Queued> {
   /** Highest priority first. */
   private readonly levels: Array<Level<E>> = [];
   private count = 0;
-  private readonly perClient = new Map<string, number>();
 
   constructor(private readonly quantum: number) {}
 
@@ -61,8 +60,13 @@ export class FairQueue<E extends Queued> {
     return this.count;
   }
 
+  /** Requests of one client waiting (a client has one tier, so one level holds them all). */
   sizeOf(clientKey: string): number {
-    return this.perClient.get(clientKey) ?? 0;
+    for (const level of this.levels) {
+      const flow = level.flows.get(clientKey);
+      if (flow) return flow.entries.length;
+    }
+    return 0;
   }
 
   push(entry: E): void {
@@ -75,7 +79,6 @@ export class FairQueue<E extends Queued> {
     }
     flow.entries.push(entry);
     this.count += 1;
-    this.perClient.set(entry.client.key, this.sizeOf(entry.client.key) + 1);
   }
 
   /** The request to serve next, left in place. */
@@ -96,7 +99,7 @@ export class FairQueue<E extends Queued> {
     if (!flow || flow.entries[0] !== entry) throw new Error('FairQueue.shift: not the request at the front');
     flow.deficit -= entry.cost;
     flow.entries.shift();
-    this.counted(entry, level, flow);
+    this.counted(level, flow);
   }
 
   /** Takes a request out wherever it is (its client left, its deadline passed); false if absent. */
@@ -105,17 +108,17 @@ export class FairQueue<E extends Queued> {
     const index = flow ? flow.entries.indexOf(entry) : -1;
     if (!flow || index < 0) return false;
     flow.entries.splice(index, 1);
-    this.counted(entry, level, flow);
+    this.counted(level, flow);
     return true;
   }
 
   /**
-   * What will be served before a new request of `client` costing `cost`: everything at higher
+   * What will be served before a new request of `client`, whatever its cost: everything at higher
    * priorities, then at its own priority the clients in their first turn and, when the client
    * already waits (so the request is not served in a first turn of its own), its own queue and
    * what each client in the round sends in the turns until the request's.
    */
-  ahead(client: QueueClient, _cost: number): { requests: number; tokens: number } {
+  ahead(client: QueueClient): { requests: number; tokens: number } {
     let requests = 0;
     let tokens = 0;
     /** Counts what a flow sends from `credit`: while it is positive, the last request overdrawing it. */
@@ -176,11 +179,8 @@ export class FairQueue<E extends Queued> {
     }
   }
 
-  private counted(entry: E, level: Level<E>, flow: Flow<E>): void {
+  private counted(level: Level<E>, flow: Flow<E>): void {
     this.count -= 1;
-    const left = this.sizeOf(entry.client.key) - 1;
-    if (left > 0) this.perClient.set(entry.client.key, left);
-    else this.perClient.delete(entry.client.key);
     if (flow.entries.length > 0) return;
     // An emptied client keeps its place until the scheduler reaches it, as in FQ-CoDel: one
     // emptied in its first turn goes to the end of the round, so a request it sends next waits

@@ -64,5 +64,9 @@ test('a configured budget slows after an upstream 429 and recovers; an unconfigu
 
   const open = new DeploymentBudget('e', {}, new MemoryBudgetBackend(c.now), { now: c.now });
   open.hold(100);
-  assert.deepEqual(open.refill, { requests: Infinity, tokens: Infinity });
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(await open.tryTake(0), { ok: false, readyInMs: 100, reason: 'hold' }, 'held for the Retry-After');
+  assert.deepEqual(open.refill, { requests: Infinity, tokens: Infinity }, 'and not paced');
+  c.advance(100);
+  assert.equal((await open.tryTake(0)).ok, true);
 });

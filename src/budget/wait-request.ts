@@ -1,16 +1,11 @@
 // The contract between a request that found no upstream budget and the waiting room: what it
 // tells the room (who it is, what it costs, how to look for budget again) and what a look finds.
+import type { QueueConfig } from '../config/config.js';
 import type { CancelSignal } from '../core/cancel.js';
 import type { QueueClient } from './fair-queue.js';
 import type { WaitReason } from './refusals.js';
 
-/** Config.queue. */
-export interface WaitingRoomSettings {
-  deadline_ms: number;
-  max_per_client: number;
-  max_total: number;
-  quantum_tokens: number;
-}
+export type WaitingRoomSettings = QueueConfig;
 
 /** What a look for budget found. */
 export type Attempt<T> =

@@ -74,7 +74,7 @@ export class WaitingRoom {
     const existing = this.pools.get(request.pool);
     const readyInMs = request.first?.readyInMs ?? Math.max(0, (existing?.dueAt ?? now) - now);
     const reason = request.first?.reason ?? existing?.reason ?? 'budget';
-    const estimate = readyInMs + (existing ? this.queueTime(existing, request.client, request.cost, request.refill) : 0);
+    const estimate = readyInMs + (existing ? this.queueTime(existing, request.client, request.refill) : 0);
     const refuse = (error: GatewayError): Promise<T> => {
       this.onEvent('refused', 0);
       return Promise.reject(error);
@@ -111,7 +111,7 @@ export class WaitingRoom {
         if (!waiter.waiting) return;
         pool.queue.remove(waiter);
         // The Retry-After: when its turn would have come, as things stand now.
-        const left = Math.max(0, pool.dueAt - this.now()) + this.queueTime(pool, waiter.client, waiter.cost, request.refill);
+        const left = Math.max(0, pool.dueAt - this.now()) + this.queueTime(pool, waiter.client, request.refill);
         leave('expired', budgetExhausted(request.model, left, this.settings.deadline_ms, pool.reason));
       }, Math.max(0, request.deadlineAt - now));
       request.signal.once('abort', onAbort);
@@ -123,8 +123,8 @@ export class WaitingRoom {
   }
 
   /** How long the requests ahead of a new one take at the pool's refill rates. */
-  private queueTime(pool: Pool, client: QueueClient, cost: number, refill: WaitRequest<unknown>['refill']): number {
-    const ahead = pool.queue.ahead(client, cost);
+  private queueTime(pool: Pool, client: QueueClient, refill: WaitRequest<unknown>['refill']): number {
+    const ahead = pool.queue.ahead(client);
     return Math.max(ahead.requests / refill.requests, ahead.tokens / refill.tokens);
   }
 

@@ -28,11 +28,11 @@ async function timed(limiter: RateLimiter, request: LimitRequest): Promise<{ dec
 }
 
 /** Decides every 100 ms until one comes from `backend`; resolves with the time that took. */
-async function until(limiter: RateLimiter, backend: BackendName, withinMs: number): Promise<number> {
+async function until(limiter: RateLimiter, backend: BackendName, withinMs: number): Promise<void> {
   const started = Date.now();
   while (Date.now() - started < withinMs) {
     const { decision } = await timed(limiter, { identity: freshIdentity(), limits: { rpm: 10 }, estimatedTokens: 0 });
-    if (decision.backend === backend) return Date.now() - started;
+    if (decision.backend === backend) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`no decision from ${backend} within ${withinMs} ms`);
@@ -100,9 +100,8 @@ test('redis dies and returns: memory within 1 s, redis again within 5 s, and a r
     await held.admission.release(); // Redis is gone: kept to retry
 
     await proxy.start();
-    const back = await until(limiter, 'redis', 5_000);
+    await until(limiter, 'redis', 5_000); // throws past 5 s
     modes.push(limiter.mode);
-    assert.ok(back < 5_000, `${back} ms`);
     assert.deepEqual(modes, ['memory', 'redis']);
     const again = await limiter.decide({ identity: id, limits: { concurrency: 1 }, estimatedTokens: 0 });
     assert.equal(again.backend, 'redis');
@@ -132,8 +131,7 @@ test('redis hangs: no decision waits past redis_timeout_ms, the rest go straight
     assert.equal(await admittedCount(limiter, freshIdentity(), { rpm: 20, concurrency: 64 }, 10), 5);
 
     proxy.thaw();
-    const back = await until(limiter, 'redis', 5_000);
-    assert.ok(back < 5_000, `${back} ms`);
+    await until(limiter, 'redis', 5_000); // throws past 5 s
     assert.equal(limiter.mode, 'redis');
   } finally {
     await limiter.close();

@@ -55,7 +55,7 @@ export async function runChat(deps: PipelineDeps, request: ChatCompletionRequest
   const route = await planChatRoute(deps.catalog, requested, request);
   if (route.rerouted) deps.metrics.reroutes.inc({ from: requested.config.id, to: route.plan.models[0]!.config.id, reason: route.rerouted });
 
-  const demand = { tokens: await budgetTokens(route, request), ...(ctx.client ? { client: ctx.client } : {}) };
+  const demand = { tokens: budgetTokens(route, request), ...(ctx.client ? { client: ctx.client } : {}) };
   const routed = await deps.router.route<Answer>(route.plan, ctx.signal, async (_model, lease) => {
     const deployment = lease.deployment.name;
     try {
@@ -72,7 +72,7 @@ export async function runChat(deps: PipelineDeps, request: ChatCompletionRequest
         primed.stream.cancel();
         throw contentFiltered(deployment);
       }
-      return { kind: 'stream', chunks: tapUsage(primed.stream, lease) };
+      return { kind: 'stream', chunks: primed.stream };
     } catch (error) {
       recordUpstreamOutcome(deps.metrics, deployment, error);
       throw error;
@@ -103,11 +103,11 @@ export async function runChat(deps: PipelineDeps, request: ChatCompletionRequest
 
 /**
  * Tokens a request is charged against upstream budgets until its usage is known: the prompt plus
- * the output it may produce (max_tokens, or a default reserve), per choice. The prompt is counted
- * exactly only when a deployment of the plan has a configured tpm: elsewhere tokens decide no
- * admission, and the cheap byte bound (an overestimate) only orders the fair queue.
+ * the output it may produce (max_tokens, or a default reserve), per choice. The prompt is
+ * estimated from its size when a deployment of the plan has a configured tpm; elsewhere tokens
+ * decide no admission, and the cheaper byte bound (an overestimate) only orders the fair queue.
  */
-async function budgetTokens(route: ChatRoute, request: ChatCompletionRequest): Promise<number> {
+function budgetTokens(route: ChatRoute, request: ChatCompletionRequest): number {
   // Never the exact count: see PromptSize.estimate. The real usage settles the budget afterwards.
   const prompt = countsTokens(route.plan) ? route.needs.prompt.estimate() : route.needs.prompt.upperBound();
   const output = route.needs.reservedOutput > 0 ? route.needs.reservedOutput : DEFAULT_OUTPUT_RESERVE;
@@ -118,7 +118,6 @@ function countsTokens(plan: RoutePlan): boolean {
   return plan.models.some((m) => m.candidates.some((c) => c.state.budget.countsTokens));
 }
 
-/** The call's context, with the upstream's rate-limit headers going to its deployment's budget. */
 /** Notes on the request's meter why routing gave up, then passes the failure on. */
 export function routeFailed(ctx: RequestContext): (error: unknown) => never {
   return (error) => {
@@ -127,27 +126,9 @@ export function routeFailed(ctx: RequestContext): (error: unknown) => never {
   };
 }
 
+/** The call's context, with the upstream's rate-limit headers going to its deployment's budget. */
 export function budgetAware(ctx: RequestContext, lease: AttemptLease): RequestContext {
   return { ...ctx, onResponseHeaders: (headers) => lease.deployment.budget.observe(headers) };
-}
-
-/** Hands a stream's usage chunk to the lease, which settles it against the budget when the stream ends. */
-function tapUsage(stream: ChunkStream, lease: AttemptLease): ChunkStream {
-  return {
-    pipe(sink) {
-      stream.pipe({
-        chunk(chunk) {
-          if (chunk.usage) lease.recordUsage(chunk.usage);
-          sink.chunk(chunk);
-        },
-        end: () => sink.end(),
-        error: (error) => sink.error(error),
-      });
-    },
-    pause: () => stream.pause(),
-    resume: () => stream.resume(),
-    cancel: () => stream.cancel(),
-  };
 }
 
 function isFilteredAnswer(completion: ChatCompletion): boolean {

@@ -70,6 +70,8 @@ export function relayChunks(ctx: RelayContext, upstream: ChunkStream): ChunkStre
           if (chunk.usage) {
             usageSeen = true;
             meterUsage(metrics, ctx.meter, model, deployment, chunk.usage);
+            // Settled against the deployment's budget when the lease ends.
+            lease.recordUsage(chunk.usage);
           }
           for (const choice of chunk.choices) {
             if (choice.delta.content || choice.delta.tool_calls || choice.delta.refusal) pieces++;

@@ -98,9 +98,11 @@ export class Router {
     let models = plan.models;
     let fallback: FallbackReason | undefined;
     let stoppedBecause: string | undefined;
-    let rateLimited = 0;
+    /** Failures that used up one of max_attempts, and 429s waited out that did not. */
+    let spent = 0;
+    let waitedOut = 0;
 
-    while (failures.length - Math.min(rateLimited, RATE_LIMITED_RETRIES) < this.settings.max_attempts) {
+    while (spent < this.settings.max_attempts) {
       if (signal.aborted) throw signal.reason;
       if (failures.length > 0) {
         if (!this.chooser.anyCallable(models, plan.waitingRoom !== undefined)) break;
@@ -140,7 +142,8 @@ export class Router {
         }
         lease.fail(error);
         failures.push({ deployment: next.candidate.state.name, error });
-        if (isRateLimited(error)) rateLimited += 1;
+        if (isRateLimited(error) && waitedOut < RATE_LIMITED_RETRIES) waitedOut += 1;
+        else spent += 1;
         if (isContentPolicyRefusal(error) && fallback !== 'content_policy' && plan.contentPolicyFallbacks.length > 0) {
           models = plan.contentPolicyFallbacks;
           fallback = 'content_policy';
@@ -163,7 +166,6 @@ export class Router {
     if (only !== undefined && (!stoppedBecause || !isFailoverError(only))) throw counted(only, 1);
     throw counted(allAttemptsFailed(plan.models[0]!.config.id, failures, stoppedBecause), failures.length);
   }
-
 
   /** Full jitter: uniform in [0, min(max, base * 2^(n-1))]. */
   private backoffMs(failures: number): number {
