@@ -61,7 +61,6 @@ const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const OPERATIONAL_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 const IDENTITY_OPTIONAL = new Set([...OPERATIONAL_PATHS, '/v1/sessions']);
 const NUL_IN_URL = /%00/i;
-const SHEDDING_CODES = new Set(['overloaded', 'history_backlog', 'history_unavailable', 'storage_unavailable', 'shutting_down']);
 
 export function buildApp(deps: AppDeps): App {
   const { server, metrics } = deps;
@@ -167,9 +166,8 @@ export function buildApp(deps: AppDeps): App {
     const failure = toGatewayError(error);
     if (failure.status >= 500) {
       if (failure.code === 'internal_error') request.log.error({ err: describeError(error) }, 'unexpected error');
-      // Load shedding refuses many requests at once, by design: one line each would flood the log
-      // (the history logs its own outage once, throttled; metrics count every refusal).
-      else if (SHEDDING_CODES.has(failure.code)) request.log.debug({ code: failure.code }, failure.message);
+      // Refusals that hit many requests at once by design: one line each would flood the log.
+      else if (failure.shedding) request.log.debug({ code: failure.code }, failure.message);
       else request.log.warn({ code: failure.code, deployment: failure.deployment }, failure.message);
     }
     if (failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(failure.retryAfterSeconds));

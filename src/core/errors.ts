@@ -25,6 +25,12 @@ export interface GatewayErrorOptions {
   retryAfterMs?: number;
   /** Which deployment failed; never a URL or key. */
   deployment?: string;
+  /**
+   * A refusal that by design hits many requests at once (load shedding, a full or unreachable
+   * history, shutdown): logged at debug, not once per request at warn. Their causes log themselves
+   * once (throttled), and metrics count every refusal.
+   */
+  shedding?: boolean;
   cause?: unknown;
 }
 
@@ -37,6 +43,7 @@ export class GatewayError extends Error {
   readonly retryAfterSeconds: number | undefined;
   readonly retryAfterMs: number | undefined;
   readonly deployment: string | undefined;
+  readonly shedding: boolean;
   /** Upstream calls made before giving up; set by the router, sent as x-floodgate-attempts. */
   attempts: number | undefined;
 
@@ -51,6 +58,7 @@ export class GatewayError extends Error {
     this.retryAfterSeconds = options.retryAfterSeconds;
     this.retryAfterMs = options.retryAfterMs ?? (options.retryAfterSeconds === undefined ? undefined : options.retryAfterSeconds * 1000);
     this.deployment = options.deployment;
+    this.shedding = options.shedding ?? false;
   }
 
   toBody(): ErrorBody {
@@ -71,6 +79,7 @@ export const shuttingDown = (): GatewayError =>
     status: 503,
     type: 'service_unavailable',
     code: 'shutting_down',
+    shedding: true,
     retryable: true,
     retryAfterSeconds: 1,
   });

@@ -10,14 +10,14 @@ const retryAfter = (retryMs: number): number => Math.max(1, Math.ceil(retryMs / 
 /** The hot buffer (memory or the stream) holds as much as it may: shed until the flush catches up. */
 export function historyBacklog(retryMs: number): GatewayError {
   return new GatewayError('History storage is behind; the request was not accepted. Retry shortly.', {
-    status: 503, type: 'service_unavailable', code: 'history_backlog', retryable: true, retryAfterSeconds: retryAfter(retryMs),
+    status: 503, type: 'service_unavailable', code: 'history_backlog', shedding: true, retryable: true, retryAfterSeconds: retryAfter(retryMs),
   });
 }
 
 /** Redis or the database did not answer (down, timed out, connection lost). */
 export function historyUnavailable(retryMs: number, cause: unknown): GatewayError {
   return new GatewayError('History storage is not reachable right now; retry shortly.', {
-    status: 503, type: 'service_unavailable', code: 'history_unavailable', retryable: true, retryAfterSeconds: retryAfter(retryMs), cause,
+    status: 503, type: 'service_unavailable', code: 'history_unavailable', shedding: true, retryable: true, retryAfterSeconds: retryAfter(retryMs), cause,
   });
 }
 

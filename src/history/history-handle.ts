@@ -21,7 +21,7 @@ export class HistoryHandle {
       (error: unknown) => {
         this.opening = undefined;
         throw new GatewayError('Storage is not available right now; try again shortly.', {
-          status: 503, type: 'service_unavailable', code: 'storage_unavailable', retryable: true, retryAfterSeconds: 5, cause: error,
+          status: 503, type: 'service_unavailable', code: 'storage_unavailable', shedding: true, retryable: true, retryAfterSeconds: 5, cause: error,
         });
       },
     );

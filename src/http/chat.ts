@@ -7,7 +7,7 @@ import { internalError } from '../core/errors.js';
 import { runChat, type ChatReply, type PipelineDeps } from '../pipeline/chat.js';
 import { chatCompletionSchema } from './schemas.js';
 import { requestContext, type InFlight } from './context.js';
-import { endWithErrorEvent, KEEPALIVE_COMMENT, SSE_HEADERS, streamToClient } from './sse.js';
+import { endWithErrorEvent, startStream, streamToClient } from './sse.js';
 import { replyHeaders, routeHeaders } from './headers.js';
 
 export interface ChatRouteDeps extends PipelineDeps {
@@ -33,45 +33,33 @@ export function chatRoutes(app: FastifyInstance, deps: ChatRouteDeps): void {
         throw internalError();
       }
 
-      // While the route looks for a first token, comments keep proxies from timing the stream out.
-      // Sending them commits the 200, so a failure after that becomes an error event.
-      let open = false;
-      const opened = (): void => {
-        reply.hijack();
-        open = true;
-        deps.metrics.openStreams.inc();
-      };
-      const keepalive = setInterval(() => {
-        if (!open) {
-          opened();
-          reply.raw.writeHead(200, { ...replyHeaders(reply), ...SSE_HEADERS, 'x-request-id': request.id });
-        }
-        reply.raw.write(KEEPALIVE_COMMENT);
-      }, deps.keepaliveMs);
+      // Keep-alive comments while the route looks for a first token; once one is sent, the 200 is
+      // committed and a failure becomes an error event.
+      const stream = startStream(reply, request.id, deps.metrics.openStreams, deps.keepaliveMs);
       try {
         let answer: ChatReply;
         try {
           answer = await runChat(deps, request.body, ctx);
         } catch (error) {
-          if (!open) throw error;
+          if (!stream.open) throw error;
           if (!reply.raw.destroyed) endWithErrorEvent(reply.raw, error);
           return reply;
         } finally {
-          clearInterval(keepalive);
+          stream.stopKeepalive();
         }
         if (answer.kind !== 'stream') {
           // An upstream that answered a stream request whole; adapters never do, but a started
           // stream must still end honestly.
-          if (!open) throw internalError();
+          if (!stream.open) throw internalError();
           endWithErrorEvent(reply.raw, internalError());
           return reply;
         }
         const headers = { ...replyHeaders(reply), 'x-request-id': request.id, ...routeHeaders(answer) };
-        const result = await streamToClient(reply.raw, answer.chunks, headers, opened, open);
+        const result = await streamToClient(reply.raw, answer.chunks, headers, stream.takeOver, stream.open);
         if (result.error) request.log.warn({ code: result.error.code, deployment: answer.deployment }, 'stream ended with an error');
         return reply;
       } finally {
-        if (open) deps.metrics.openStreams.dec();
+        stream.finish();
       }
     },
   );

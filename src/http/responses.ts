@@ -12,9 +12,9 @@ import {
 } from '../responses/index.js';
 import { requestContext, type InFlight } from './context.js';
 import { toGatewayError } from './error-reply.js';
-import { replyHeaders, routeHeaders } from './headers.js';
+import { routeHeaders } from './headers.js';
 import { listEnvelope, parseListQuery } from './list-query.js';
-import { KEEPALIVE_COMMENT, SSE_HEADERS } from './sse.js';
+import { startStream } from './sse.js';
 
 /** How many history messages were left out to fit the model's context window (absent: none). */
 export const CONTEXT_DROPPED_HEADER = 'x-floodgate-context-dropped';
@@ -90,37 +90,26 @@ async function streamResponse(
   deps: ResponsesRouteDeps, request: FastifyRequest, reply: FastifyReply, parsed: ResponseRequest, ctx: ReturnType<typeof requestContext>,
 ): Promise<FastifyReply> {
   const res = reply.raw;
-  // As for chat: comments keep proxies patient while failover looks for a first token. Once sent,
+  // As for chat: keep-alive comments while failover looks for a first token. Once one is sent,
   // the 200 is committed and a failure becomes the stream's last event.
-  let open = false;
-  const openStream = (headers: Record<string, string> = {}): void => {
-    if (open) return;
-    open = true;
-    reply.hijack();
-    deps.metrics.openStreams.inc();
-    res.writeHead(200, { ...replyHeaders(reply), ...SSE_HEADERS, 'x-request-id': request.id, ...headers });
-  };
-  const keepalive = setInterval(() => {
-    openStream();
-    res.write(KEEPALIVE_COMMENT);
-  }, deps.keepaliveMs);
+  const stream = startStream(reply, request.id, deps.metrics.openStreams, deps.keepaliveMs);
   try {
     let prepared: PreparedResponse;
     try {
       prepared = await startResponse(deps, parsed, request.identity, ctx);
     } catch (error) {
-      if (!open) throw error;
+      if (!stream.open) throw error;
       res.end(formatSseEvent(streamErrorEvent(toGatewayError(error), 0)));
       return reply;
     } finally {
-      clearInterval(keepalive);
+      stream.stopKeepalive();
     }
     if (prepared.reply.kind !== 'stream') {
-      if (!open) throw internalError();
+      if (!stream.open) throw internalError();
       res.end(formatSseEvent(streamErrorEvent(internalError(), 0)));
       return reply;
     }
-    openStream(answerHeaders(prepared));
+    stream.commit(answerHeaders(prepared));
     const events = responseEvents(chunkIterator(prepared.reply.chunks), meta(prepared, parsed));
     for (;;) {
       const next = await events.next();
@@ -146,7 +135,7 @@ async function streamResponse(
     res.end();
     return reply;
   } finally {
-    if (open) deps.metrics.openStreams.dec();
+    stream.finish();
   }
 }
 

@@ -2,9 +2,11 @@
 // A failure after the first byte ends the stream with an error event and no [DONE], so clients
 // never mistake a broken answer for a complete one.
 import type { ServerResponse } from 'node:http';
+import type { FastifyReply } from 'fastify';
 import { clientClosed, type GatewayError } from '../core/errors.js';
 import type { ChunkSink, ChunkStream } from '../providers/types.js';
 import { toGatewayError } from './error-reply.js';
+import { replyHeaders } from './headers.js';
 
 export interface StreamResult {
   /** How the stream ended: complete ([DONE] sent), failed (error event sent) or the client left. */
@@ -26,6 +28,56 @@ export const SSE_HEADERS = {
  * bytes and keep an idle connection open.
  */
 export const KEEPALIVE_COMMENT = ': keep-alive\n\n';
+
+/** A streaming answer before its first event (see startStream). */
+export interface StreamStart {
+  /** Whether the 200 is committed: after that a failure can only be the stream's last event. */
+  readonly open: boolean;
+  /** Commits the 200 with the SSE headers and `headers`, unless it already is. */
+  commit(headers?: Record<string, string>): void;
+  /** Marks the response taken over by a writer that sends the head itself (streamToClient). */
+  takeOver(): void;
+  /** Ends the keep-alive comments. */
+  stopKeepalive(): void;
+  /** Last of all: the open-streams gauge goes down again if this stream was opened. */
+  finish(): void;
+}
+
+/**
+ * Starts a streaming answer the way every streaming route does: while the route looks for a first
+ * token (failover may take a while, or the request waits for budget), a comment every
+ * `keepaliveMs` keeps proxies from timing the stream out. The first one commits the 200.
+ */
+export function startStream(reply: FastifyReply, requestId: string, openStreams: { inc(): void; dec(): void }, keepaliveMs: number): StreamStart {
+  let open = false;
+  const takeOver = (): void => {
+    if (open) return;
+    open = true;
+    reply.hijack();
+    openStreams.inc();
+  };
+  const commit = (headers: Record<string, string> = {}): void => {
+    if (open) return;
+    takeOver();
+    reply.raw.writeHead(200, { ...replyHeaders(reply), ...SSE_HEADERS, 'x-request-id': requestId, ...headers });
+  };
+  const keepalive = setInterval(() => {
+    commit();
+    reply.raw.write(KEEPALIVE_COMMENT);
+  }, keepaliveMs);
+  return {
+    get open() {
+      return open;
+    },
+    commit,
+    takeOver,
+    stopKeepalive: () => clearInterval(keepalive),
+    finish() {
+      clearInterval(keepalive);
+      if (open) openStreams.dec();
+    },
+  };
+}
 
 /** The stream's last event when it fails after its start: OpenAI's error shape, and no [DONE]. */
 export function endWithErrorEvent(res: ServerResponse, error: unknown): GatewayError {

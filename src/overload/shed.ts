@@ -22,7 +22,7 @@ export interface Shedding {
 
 export const overloaded = (retryAfterSeconds: number): GatewayError =>
   new GatewayError(`The server is overloaded; retry in ${retryAfterSeconds} s.`, {
-    status: 503, type: 'service_unavailable', code: 'overloaded', retryable: true, retryAfterSeconds,
+    status: 503, type: 'service_unavailable', code: 'overloaded', shedding: true, retryable: true, retryAfterSeconds,
   });
 
 /**
