@@ -18,7 +18,7 @@ before(async () => {
   schema = await postgresSchemaUrl();
 });
 after(async () => {
-  await Promise.all(keys.map(dropRedisKeys));
+  await Promise.all(keys.map((prefix) => dropRedisKeys(prefix)));
   await schema.drop();
 });
 

@@ -29,7 +29,7 @@ before(async () => {
 });
 after(async () => {
   await Promise.all(opened.map((h) => h.close().catch(() => {})));
-  await Promise.all(streamKeys.map(dropRedisKeys));
+  await Promise.all(streamKeys.map((prefix) => dropRedisKeys(prefix)));
   await redis.quit();
   await t.drop();
 });

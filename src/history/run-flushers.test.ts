@@ -27,7 +27,7 @@ before(async () => {
   redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
 });
 after(async () => {
-  await Promise.all(keys.map(dropRedisKeys));
+  await Promise.all(keys.map((prefix) => dropRedisKeys(prefix)));
   await redis.quit();
   await db.close();
   await schema.drop();

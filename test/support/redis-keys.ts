@@ -3,9 +3,9 @@ import { Redis } from 'ioredis';
 
 export const REDIS_TEST_URL = process.env.FLOODGATE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-/** Deletes every key under `prefix`. */
-export async function dropRedisKeys(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_TEST_URL, { maxRetriesPerRequest: 1 });
+/** Deletes every key under `prefix` (in the Redis at `url`). */
+export async function dropRedisKeys(prefix: string, url = REDIS_TEST_URL): Promise<void> {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1 });
   try {
     let cursor = '0';
     do {

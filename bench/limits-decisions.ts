@@ -1,13 +1,14 @@
 // Decision latency of the client rate limiter: a tight loop in memory, then memory and Redis paced
 // at 2,000 decisions/s for ~5 s each (1,000 identities, every limit enforced, each admission
 // released and reconciled outside the timing). Not a test: figures depend on the machine.
-//   node --import tsx src/limits/bench-decisions.ts   (REDIS_URL, default redis://127.0.0.1:6379)
+//   node --import tsx bench/limits-decisions.ts   (REDIS_URL, default redis://127.0.0.1:6379)
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { dropRedisKeys } from '../test/support/redis-keys.js';
 import { pino } from 'pino';
-import { MemoryLimiter } from './memory-store.js';
-import { openRateLimiter } from './open-limiter.js';
-import type { Decision, LimitRequest, RateLimiter } from './types.js';
+import { MemoryLimiter } from '../src/limits/memory-store.js';
+import { openRateLimiter } from '../src/limits/open-limiter.js';
+import type { Decision, LimitRequest, RateLimiter } from '../src/limits/types.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const RATE = 2_000;
@@ -82,17 +83,6 @@ async function paced(name: string, limiter: RateLimiter, sequential = false): Pr
   console.log(`${name}, paced ${RATE}/s: ${percentiles(samples)}; ${(samples.length / seconds).toFixed(0)}/s achieved; decided by ${JSON.stringify(Object.fromEntries(backends))}`);
 }
 
-async function dropKeys(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL);
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1_000);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-  await redis.quit();
-}
-
 await tightLoop();
 await paced('memory', new MemoryLimiter());
 await paced('memory, each awaited', new MemoryLimiter(), true);
@@ -110,5 +100,5 @@ try {
 } finally {
   await redisLimiter.close();
   await ping.quit();
-  await dropKeys(prefix);
+  await dropRedisKeys(prefix, REDIS_URL);
 }
